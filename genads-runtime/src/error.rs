@@ -1,0 +1,26 @@
+//! Typed errors of the runtime.
+
+use thiserror::Error;
+
+/// Errors of the runtime.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// An input was invalid (shape, NaN, empty batch, ...).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// I/O failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias of the runtime.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,8 @@
+//! The shared flow-matching runtime of GenAdS: spectral physics, encoders, paths, networks,
+//! training, ODE sampling, metrics, checkpoints.
+
+pub mod error;
+pub mod physics;
+
+pub use error::{Error, Result};
+pub use physics::{Constants, Modes, Physics, RadialCoefficients, State};

@@ -1,0 +1,5 @@
+//! GenAdS: holographic generative flows. Facade re-exporting the language, the runtime and the macro.
+
+pub use genads_dsl as dsl;
+pub use genads_macros::genads_model;
+pub use genads_runtime as runtime;
