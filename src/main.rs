@@ -1,13 +1,46 @@
-//! The `genads` command-line tool.
+//! The `genads` command-line tool: thin glue that parses arguments, calls the crates and prints.
 
-use clap::Parser;
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 /// Holographic generative flows: check, explain, train, sample and evaluate `.genads` models.
 #[derive(Parser)]
 #[command(name = "genads", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Validate .genads files (exit code 0 when all are valid, 1 otherwise; diagnostics on stderr).
+    Check(cmd::check::Args),
+    /// Print the derivation of a model: constants, warp, ω, friction, backbone, affine parameter, propagator.
+    Explain(cmd::explain::Args),
+    /// Train a model on a data set.
+    Train(cmd::train::Args),
+    /// Draw samples from a trained run.
+    Sample(cmd::sample::Args),
+    /// Evaluate a trained run's samples against the data.
+    Eval(cmd::eval::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Sample(args) => cmd::sample::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
