@@ -46,6 +46,16 @@ pub enum Encoding {
     None,
 }
 
+/// How propagator envelopes are normalised (PAPER.md §4.1 item 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Normalisation {
+    /// The clean form: κ̃ → 1 as ξ → 0.
+    #[default]
+    Clean,
+    /// The authors' DC quirk: divide by ξ0^ν K_ν(max(ξ0, ε)) with ξ0 = ε e^(−r_UV) (bit-compatibility).
+    Reference,
+}
+
 /// The propagator family recognised from the warp factor, which decides how envelopes are computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Propagator {
@@ -129,6 +139,12 @@ pub struct Derived {
     pub encoding: Encoding,
     /// σ of the Gaussian lift noise added to π̃ at encoding.
     pub lift_noise: f64,
+    /// Envelope normalisation (only meaningful with `Encoding::Propagator`).
+    #[serde(default)]
+    pub normalisation: Normalisation,
+    /// Parameter values this model was derived with, in declaration order (sweep members included).
+    #[serde(default)]
+    pub params: Vec<(String, f64)>,
     /// Whether the loss is weighted by ω(r_t) (the slice measure).
     pub omega_weighting: bool,
     /// Warp factor f(r).
