@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod physics;
+pub mod solver;
+pub mod data;
 
 pub use error::{Error, Result};
 pub use physics::{Constants, Modes, Physics, RadialCoefficients, State};

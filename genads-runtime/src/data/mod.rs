@@ -1,0 +1,5 @@
+//! Training data sets.
+
+pub mod checkerboard;
+
+pub use checkerboard::{Checkerboard, Dataset};
