@@ -3,6 +3,9 @@
 
 pub mod error;
 pub mod physics;
+pub mod rng;
+pub mod special;
+pub mod spectral;
 pub mod solver;
 pub mod data;
 
