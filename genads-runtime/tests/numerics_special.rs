@@ -15,7 +15,7 @@ fn rel(a: f64, b: f64) -> f64 {
 fn k_scaled_quadrature(nu: f64, x: f64) -> f64 {
     let h = 0.005;
     let mut sum = 0.5; // t = 0 term: e^(−x(cosh 0 − 1)) cosh 0 / 2
-    let mut t = h;
+    let mut t: f64 = h;
     loop {
         let log_term = -x * (t.cosh() - 1.0) + nu * t;
         let term = (-x * (t.cosh() - 1.0)).exp() * (nu * t).cosh();
