@@ -1,7 +1,11 @@
 //! The shared flow-matching runtime of GenAdS: spectral physics, encoders, paths, networks,
 //! training, ODE sampling, metrics, checkpoints.
 
+pub mod checkpoint;
+pub mod ema;
 pub mod error;
+pub mod nn;
+pub mod optim;
 pub mod physics;
 pub mod rng;
 pub mod special;

@@ -1,0 +1,2 @@
+//! Training-step benchmark (filled in below as the trainer lands).
+fn main() {}

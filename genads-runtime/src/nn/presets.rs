@@ -1,0 +1,128 @@
+//! Network and training presets.
+//!
+//! * `Paper`: the published architectures (PAPER.md §6.1/6.2) and hyper-parameters (§6.4).
+//! * `Quick` (the default) and `Small`: CPU presets. They were chosen by timing one training step
+//!   on the 2-core development machine (`cargo bench -p genads-runtime --bench train`): a flattened
+//!   MLP over the spectral state costs a fraction of the CNN per sample, so the quick preset can
+//!   afford a wide batch and a higher learning rate, which is what makes the flow converge in
+//!   minutes; EMA starts early with a short horizon because quick runs are only a few thousand
+//!   steps long. See the crate report for the measured numbers.
+
+use serde::{Deserialize, Serialize};
+
+use super::cnn::CnnConfig;
+use super::mlp::MlpConfig;
+use super::StateKind;
+
+/// A named network + training preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Minutes on a CPU (default).
+    #[default]
+    Quick,
+    /// A bigger CPU preset (tens of minutes).
+    Small,
+    /// The paper's architectures and settings (10.6M parameters, batch 64).
+    Paper,
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preset::Quick => "quick",
+            Preset::Small => "small",
+            Preset::Paper => "paper",
+        })
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "quick" => Ok(Preset::Quick),
+            "small" => Ok(Preset::Small),
+            "paper" => Ok(Preset::Paper),
+            other => Err(format!("unknown preset `{other}` (expected quick, small or paper)")),
+        }
+    }
+}
+
+/// A velocity-network architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NetConfig {
+    /// The residual CNN (spectral states only).
+    Cnn(CnnConfig),
+    /// The MLP over flattened states.
+    Mlp(MlpConfig),
+}
+
+/// Training hyper-parameters a preset recommends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PresetTraining {
+    /// Batch size.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// EMA decay.
+    pub ema_decay: f64,
+    /// First step at which the EMA averages (before: it copies the weights).
+    pub ema_start: u64,
+}
+
+impl Preset {
+    /// The architecture of this preset for a state kind.
+    pub fn net_config(self, kind: StateKind) -> NetConfig {
+        match (self, kind) {
+            (Preset::Paper, StateKind::Spectral { .. }) => NetConfig::Cnn(CnnConfig::PAPER),
+            (Preset::Paper, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig::PAPER),
+            (Preset::Small, StateKind::Spectral { .. }) => NetConfig::Cnn(CnnConfig {
+                hidden: 32,
+                depth: 2,
+                time_dim: 64,
+                groups: 8,
+            }),
+            (Preset::Small, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
+                hidden: 512,
+                depth: 4,
+                time_dim: 64,
+            }),
+            (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Mlp(MlpConfig {
+                hidden: 512,
+                depth: 3,
+                time_dim: 64,
+            }),
+            (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
+                hidden: 256,
+                depth: 3,
+                time_dim: 64,
+            }),
+        }
+    }
+
+    /// The training hyper-parameters of this preset.
+    pub fn training(self) -> PresetTraining {
+        match self {
+            Preset::Paper => PresetTraining {
+                batch_size: 64,
+                lr: 3e-4,
+                ema_decay: 0.9999,
+                ema_start: 1000,
+            },
+            Preset::Small => PresetTraining {
+                batch_size: 256,
+                lr: 1e-3,
+                ema_decay: 0.999,
+                ema_start: 500,
+            },
+            Preset::Quick => PresetTraining {
+                batch_size: 256,
+                lr: 2e-3,
+                ema_decay: 0.995,
+                ema_start: 200,
+            },
+        }
+    }
+}
