@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod ema;
 pub mod error;
+pub mod mnist;
 pub mod nn;
 pub mod optim;
 pub mod physics;
