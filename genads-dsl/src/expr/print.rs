@@ -54,6 +54,19 @@ fn negated(e: &Expr) -> Expr {
     }
 }
 
+/// Terms of a sum in display order: a leading negative term swaps with the first positive one,
+/// so `-a + b` prints as `b - a` (the canonical order itself is unchanged).
+fn display_terms(ts: &[Expr]) -> Vec<&Expr> {
+    let mut out: Vec<&Expr> = ts.iter().collect();
+    if out.first().is_some_and(|t| is_negative(t)) {
+        if let Some(i) = out.iter().position(|t| !is_negative(t)) {
+            let t = out.remove(i);
+            out.insert(0, t);
+        }
+    }
+    out
+}
+
 fn is_half(e: &Expr) -> bool {
     matches!(e, Expr::Num(v) if *v == 0.5)
 }
@@ -65,7 +78,7 @@ fn text(e: &Expr) -> (String, u8) {
         Expr::Sym(s) => (s.clone(), ATOM),
         Expr::Add(ts) => {
             let mut out = String::new();
-            for (i, t) in ts.iter().enumerate() {
+            for (i, t) in display_terms(ts).into_iter().enumerate() {
                 if i > 0 && is_negative(t) {
                     out.push_str(" - ");
                     out.push_str(&wrap(text(&negated(t)), MUL));
@@ -190,19 +203,17 @@ fn frac_parts(fs: &[Expr]) -> (Vec<Expr>, Vec<Expr>) {
 
 fn latex_product(fs: &[Expr]) -> String {
     let mut out = String::new();
-    let mut prev_num = false;
     for (i, f) in fs.iter().enumerate() {
         let (s, p) = latex(f);
         let is_num = matches!(f, Expr::Num(_));
         if i > 0 {
-            out.push_str(if is_num || prev_num { " \\cdot " } else { " " });
+            out.push_str(if is_num { " \\cdot " } else { " " });
         }
         out.push_str(&if p < POW {
             format!("\\left({s}\\right)")
         } else {
             s
         });
-        prev_num = is_num;
     }
     out
 }
@@ -215,7 +226,7 @@ fn latex(e: &Expr) -> (String, u8) {
         Expr::Sym(s) => (latex_sym(s), ATOM),
         Expr::Add(ts) => {
             let mut out = String::new();
-            for (i, t) in ts.iter().enumerate() {
+            for (i, t) in display_terms(ts).into_iter().enumerate() {
                 if i > 0 && is_negative(t) {
                     out.push_str(" - ");
                     out.push_str(&latex(&negated(t)).0);

@@ -229,7 +229,12 @@ fn count(e: &Expr, counts: &mut HashMap<String, usize>) {
     if matches!(e, Expr::Num(_) | Expr::Pi | Expr::Sym(_)) {
         return;
     }
-    *counts.entry(key(e)).or_insert(0) += 1;
+    let n = counts.entry(key(e)).or_insert(0);
+    *n += 1;
+    if *n > 1 {
+        // Children of a repeated node are computed once, inside its binding.
+        return;
+    }
     match e {
         Expr::Add(xs) | Expr::Mul(xs) => xs.iter().for_each(|x| count(x, counts)),
         Expr::Pow(b, x) => {
