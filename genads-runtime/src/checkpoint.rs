@@ -164,7 +164,10 @@ pub fn step_dir_name(step: u64) -> String {
 
 fn snapshot(map: &VarMap) -> HashMap<String, Tensor> {
     match map.data().lock() {
-        Ok(d) => d.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect(),
+        Ok(d) => d
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect(),
         Err(p) => p
             .into_inner()
             .iter()
@@ -174,11 +177,16 @@ fn snapshot(map: &VarMap) -> HashMap<String, Tensor> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn fsync_file(path: &Path) -> Result<(), CheckpointError> {
-    fs::File::open(path).and_then(|f| f.sync_all()).map_err(io(path))
+    fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(path))
 }
 
 fn fsync_dir(path: &Path) {
@@ -223,7 +231,10 @@ pub fn save(
         (EMA_FILE, snapshot(data.ema)),
         (OPTIM_FILE, optim),
     ] {
-        files.insert(file.to_string(), write_tensors(&staging.join(file), &tensors)?);
+        files.insert(
+            file.to_string(),
+            write_tensors(&staging.join(file), &tensors)?,
+        );
     }
     let meta = CheckpointMeta {
         format: FORMAT_VERSION,
