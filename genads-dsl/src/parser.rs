@@ -1,0 +1,479 @@
+//! The pest parser: source text to [`FileAst`], and pest errors to human diagnostics.
+
+use crate::ast::*;
+use crate::diagnostics::Diagnostic;
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar.pest"]
+struct GenadsParser;
+
+type P<'a> = Pair<'a, Rule>;
+
+/// Deepest expression nesting accepted (guards the recursive tree walks against stack overflow).
+pub const MAX_NESTING: usize = 64;
+
+/// Parse a `.genads` source into its syntax tree.
+pub fn parse(source: &str, origin: &str) -> Result<FileAst, Diagnostic> {
+    if let Some((at, message)) = too_deep(source) {
+        return Err(Diagnostic::new(
+            source,
+            origin,
+            at..at + 1,
+            message,
+            Some("limits: keep expressions small".to_string()),
+        ));
+    }
+    let mut pairs =
+        GenadsParser::parse(Rule::file, source).map_err(|e| syntax_error(source, origin, &e))?;
+    let mut file = FileAst::default();
+    let Some(top) = pairs.next() else {
+        return Ok(file);
+    };
+    for pair in top.into_inner() {
+        if pair.as_rule() == Rule::model {
+            file.models.push(model(pair));
+        }
+    }
+    Ok(file)
+}
+
+/// Most operators accepted in one model block (guards recursion depth of the tree walks).
+pub const MAX_OPERATORS: usize = 1000;
+
+/// A pre-scan that refuses inputs whose trees would be too deep to walk recursively: brackets
+/// nested deeper than [`MAX_NESTING`], or more than [`MAX_OPERATORS`] operators in one block.
+/// Comments are skipped. Returns the byte position of the offending character.
+fn too_deep(source: &str) -> Option<(usize, String)> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut operators = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((
+                        i,
+                        format!("brackets nested deeper than {MAX_NESTING} levels"),
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    operators = 0;
+                }
+            }
+            b'+' | b'-' | b'*' | b'/' | b'^' => {
+                operators += 1;
+                if operators > MAX_OPERATORS {
+                    return Some((
+                        i,
+                        format!("more than {MAX_OPERATORS} operators in one model"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn span(p: &P) -> Span {
+    p.as_span().start()..p.as_span().end()
+}
+
+fn spanned_str(p: &P) -> Spanned<String> {
+    Spanned {
+        value: p.as_str().to_string(),
+        span: span(p),
+    }
+}
+
+/// The inner pairs without punctuation tokens.
+fn inner<'a>(p: P<'a>) -> impl Iterator<Item = P<'a>> {
+    p.into_inner().filter(|q| {
+        !matches!(
+            q.as_rule(),
+            Rule::lbrace
+                | Rule::rbrace
+                | Rule::lbracket
+                | Rule::rbracket
+                | Rule::lparen
+                | Rule::rparen
+                | Rule::comma
+                | Rule::semicolon
+                | Rule::equals
+                | Rule::arrow
+                | Rule::pow_op
+        )
+    })
+}
+
+fn model(p: P) -> ModelAst {
+    let whole = span(&p);
+    let mut it = inner(p);
+    let _kw = it.next();
+    let name = it.next().map(|q| spanned_str(&q)).unwrap_or(Spanned {
+        value: String::new(),
+        span: whole.clone(),
+    });
+    let statements = it.filter_map(statement).collect();
+    ModelAst {
+        name,
+        statements,
+        span: whole,
+    }
+}
+
+fn statement(p: P) -> Option<Spanned<Statement>> {
+    let sp = span(&p);
+    let rule = p.as_rule();
+    let mut it = inner(p);
+    let _kw = it.next();
+    let value = match rule {
+        Rule::param_stmt => {
+            let name = spanned_str(&it.next()?);
+            let v = it.next()?;
+            let value = match v.as_rule() {
+                Rule::param_fixed => ParamValue::Fixed(expr(inner(v).next()?)),
+                _ => ParamValue::Sweep(inner(v).skip(1).map(expr).collect()),
+            };
+            Statement::Param(Param { name, value })
+        }
+        Rule::boundary_stmt => Statement::Boundary(expr(it.next()?)),
+        Rule::warp_stmt => Statement::Warp(expr(it.next()?)),
+        Rule::radial_stmt => {
+            let a = expr(it.next()?);
+            let b = expr(it.next()?);
+            Statement::Radial(a, b)
+        }
+        Rule::field_stmt => {
+            let f = it.next()?;
+            let decl = match f.as_rule() {
+                Rule::field_delta => FieldDecl::Delta(expr(inner(f).nth(1)?)),
+                Rule::field_mass2 => FieldDecl::Mass2(expr(inner(f).nth(1)?)),
+                _ => FieldDecl::Massless,
+            };
+            Statement::Field(decl)
+        }
+        Rule::backbone_stmt => {
+            let on = it.next()?.as_rule() == Rule::kw_klein_gordon;
+            let stabilised = it.next().is_none_or(|q| q.as_rule() == Rule::kw_stabilised);
+            Statement::Backbone(BackboneDecl { on, stabilised })
+        }
+        Rule::path_stmt => {
+            let kind = it.next()?;
+            let decl = match kind.as_rule() {
+                Rule::kw_linear => PathDecl::Linear,
+                _ => match it.next().map(|q| q.as_rule()) {
+                    Some(Rule::kw_radial) => PathDecl::HermiteRadial,
+                    _ => PathDecl::HermiteAffine,
+                },
+            };
+            Statement::Path(decl)
+        }
+        Rule::prior_stmt => {
+            let mut decl = PriorDecl {
+                phi: None,
+                pi: None,
+                duplicate: None,
+            };
+            for c in it {
+                let mut ci = inner(c);
+                let which = ci.next()?;
+                let law = ci.next()?;
+                let law_value = match law.as_rule() {
+                    Rule::prior_uniform => PriorLaw::Uniform(expr(inner(law).nth(1)?)),
+                    _ => {
+                        let mut li = inner(law);
+                        // sobolev c <expr> s <expr>
+                        let _ = li.next();
+                        let _ = li.next();
+                        let c = expr(li.next()?);
+                        let _ = li.next();
+                        let s = expr(li.next()?);
+                        PriorLaw::Sobolev(c, s)
+                    }
+                };
+                let spanned = Spanned {
+                    value: law_value,
+                    span: span(&which),
+                };
+                let slot = if which.as_rule() == Rule::kw_phi {
+                    &mut decl.phi
+                } else {
+                    &mut decl.pi
+                };
+                if slot.is_some() {
+                    decl.duplicate.get_or_insert(span(&which));
+                } else {
+                    *slot = Some(spanned);
+                }
+            }
+            Statement::Prior(decl)
+        }
+        Rule::encoding_stmt => {
+            let propagator = it.next()?.as_rule() == Rule::kw_propagator;
+            let mut decl = EncodingDecl {
+                propagator,
+                lift: None,
+                reference: None,
+            };
+            for q in it {
+                match q.as_rule() {
+                    Rule::lift => decl.lift = inner(q).nth(1).map(expr),
+                    _ => {
+                        let sp = span(&q);
+                        let reference = inner(q).nth(1)?.as_rule() == Rule::kw_reference;
+                        decl.reference = Some(Spanned {
+                            value: reference,
+                            span: sp,
+                        });
+                    }
+                }
+            }
+            Statement::Encoding(decl)
+        }
+        Rule::loss_stmt => Statement::Loss(it.next()?.as_rule() == Rule::kw_weighted),
+        _ => return None,
+    };
+    Some(Spanned { value, span: sp })
+}
+
+fn expr(p: P) -> AstExpr {
+    let sp = span(&p);
+    match p.as_rule() {
+        Rule::expr => match inner(p).next() {
+            Some(q) => expr(q),
+            None => num(0.0, sp),
+        },
+        Rule::sum | Rule::product => {
+            let mut it = inner(p);
+            let mut acc = match it.next() {
+                Some(q) => expr(q),
+                None => return num(0.0, sp),
+            };
+            while let (Some(op), Some(rhs)) = (it.next(), it.next()) {
+                let op = match op.as_str() {
+                    "+" => BinOp::Add,
+                    "-" => BinOp::Sub,
+                    "*" => BinOp::Mul,
+                    _ => BinOp::Div,
+                };
+                let rhs = expr(rhs);
+                let s = acc.span.start..rhs.span.end;
+                acc = Spanned {
+                    value: AstExprKind::Bin(op, Box::new(acc), Box::new(rhs)),
+                    span: s,
+                };
+            }
+            acc
+        }
+        Rule::unary => {
+            let parts: Vec<P> = inner(p).collect();
+            let Some((last, negs)) = parts.split_last() else {
+                return num(0.0, sp);
+            };
+            let mut acc = expr(last.clone());
+            for n in negs.iter().rev() {
+                let s = n.as_span().start()..acc.span.end;
+                acc = Spanned {
+                    value: AstExprKind::Neg(Box::new(acc)),
+                    span: s,
+                };
+            }
+            acc
+        }
+        Rule::power => {
+            let mut it = inner(p);
+            let base = match it.next() {
+                Some(q) => expr(q),
+                None => return num(0.0, sp),
+            };
+            match it.next() {
+                Some(e) => {
+                    let e = expr(e);
+                    Spanned {
+                        value: AstExprKind::Bin(BinOp::Pow, Box::new(base), Box::new(e)),
+                        span: sp,
+                    }
+                }
+                None => base,
+            }
+        }
+        Rule::call => {
+            let mut it = inner(p);
+            let name = it.next().map(|q| spanned_str(&q)).unwrap_or(Spanned {
+                value: String::new(),
+                span: sp.clone(),
+            });
+            let arg = it.next().map(expr).unwrap_or_else(|| num(0.0, sp.clone()));
+            Spanned {
+                value: AstExprKind::Call(name, Box::new(arg)),
+                span: sp,
+            }
+        }
+        Rule::ident => Spanned {
+            value: AstExprKind::Ident(p.as_str().to_string()),
+            span: sp,
+        },
+        Rule::number => num(p.as_str().parse().unwrap_or(f64::NAN), sp),
+        _ => num(0.0, sp),
+    }
+}
+
+fn num(v: f64, span: Span) -> AstExpr {
+    Spanned {
+        value: AstExprKind::Num(v),
+        span,
+    }
+}
+
+const STATEMENTS: &str =
+    "a statement (param, boundary, warp, radial, field, backbone, path, prior, encoding, loss)";
+
+fn label(rule: Rule) -> &'static str {
+    match rule {
+        Rule::param_stmt
+        | Rule::boundary_stmt
+        | Rule::warp_stmt
+        | Rule::radial_stmt
+        | Rule::field_stmt
+        | Rule::backbone_stmt
+        | Rule::path_stmt
+        | Rule::prior_stmt
+        | Rule::encoding_stmt
+        | Rule::loss_stmt => STATEMENTS,
+        Rule::model | Rule::kw_model => "`model`",
+        Rule::EOI => "end of file",
+        Rule::ident => "a name",
+        Rule::expr
+        | Rule::sum
+        | Rule::product
+        | Rule::unary
+        | Rule::power
+        | Rule::number
+        | Rule::call
+        | Rule::neg => "an expression",
+        Rule::add_op | Rule::mul_op | Rule::pow_op => "an operator",
+        Rule::param_fixed | Rule::equals => "`=`",
+        Rule::param_sweep | Rule::kw_in => "`in`",
+        Rule::arrow => "`->`",
+        Rule::field_delta | Rule::kw_delta => "`delta`",
+        Rule::field_mass2 | Rule::kw_mass2 => "`mass2`",
+        Rule::field_massless | Rule::kw_massless => "`massless`",
+        Rule::kw_klein_gordon => "`klein_gordon`",
+        Rule::kw_off => "`off`",
+        Rule::kw_stabilised => "`stabilised`",
+        Rule::kw_raw => "`raw`",
+        Rule::kw_linear => "`linear`",
+        Rule::kw_hermite => "`hermite`",
+        Rule::kw_affine => "`affine`",
+        Rule::kw_radial => "`radial`",
+        Rule::prior_component | Rule::kw_phi => "`phi`",
+        Rule::kw_pi => "`pi`",
+        Rule::prior_uniform | Rule::kw_uniform => "`uniform`",
+        Rule::prior_sobolev | Rule::kw_sobolev => "`sobolev`",
+        Rule::kw_c => "`c`",
+        Rule::kw_s => "`s`",
+        Rule::kw_propagator => "`propagator`",
+        Rule::kw_none => "`none`",
+        Rule::lift | Rule::kw_lift => "`lift`",
+        Rule::normalisation | Rule::kw_normalisation => "`normalisation`",
+        Rule::kw_clean => "`clean`",
+        Rule::kw_reference => "`reference`",
+        Rule::kw_weighted => "`weighted`",
+        Rule::kw_unweighted => "`unweighted`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::comma => "`,`",
+        Rule::semicolon => "`;`",
+        _ => "a statement keyword",
+    }
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// The token at byte `pos`, for "found ..." messages, and its byte length.
+fn found_at(source: &str, pos: usize) -> (String, usize) {
+    let rest = source.get(pos..).unwrap_or("");
+    let Some(first) = rest.chars().next() else {
+        return ("end of file".to_string(), 0);
+    };
+    let len = if first.is_alphanumeric() || first == '_' || first == '.' {
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len())
+    } else if rest.starts_with("->") {
+        2
+    } else {
+        first.len_utf8()
+    };
+    let token = &rest[..len];
+    let shown = if token.chars().all(|c| !c.is_control()) {
+        format!("`{token}`")
+    } else {
+        format!("{:?}", token)
+    };
+    (shown, len)
+}
+
+fn syntax_error(source: &str, origin: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut labels: Vec<&str> = Vec::new();
+            // Statements first, then the rest in the grammar's order.
+            let mut sorted = positives.clone();
+            sorted.sort_by_key(|r| label(*r) != STATEMENTS);
+            for r in sorted {
+                let l = label(r);
+                if !labels.contains(&l) {
+                    labels.push(l);
+                }
+            }
+            join_or(&labels)
+        }
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let (found, len) = found_at(source, pos);
+    Diagnostic::new(
+        source,
+        origin,
+        pos..pos + len,
+        format!("expected {expected}, found {found}"),
+        Some("syntax: see docs/language.md for the grammar".to_string()),
+    )
+}
