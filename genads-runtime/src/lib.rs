@@ -1,11 +1,15 @@
 //! The shared flow-matching runtime of GenAdS: spectral physics, encoders, paths, networks,
 //! training, ODE sampling, metrics, checkpoints.
 
+pub mod backbone;
 pub mod checkpoint;
 pub mod ema;
 pub mod error;
+pub mod interpreter;
+pub mod loss;
 pub mod mnist;
 pub mod nn;
+pub mod path;
 pub mod optim;
 pub mod physics;
 pub mod rng;
