@@ -4,6 +4,7 @@
 pub mod backbone;
 pub mod checkpoint;
 pub mod ema;
+pub mod envelope;
 pub mod error;
 pub mod interpreter;
 pub mod loss;
