@@ -96,12 +96,13 @@ impl Expr {
         }
     }
 
-    /// The value of a closed expression (no symbols; π allowed), `None` if it has symbols or its
-    /// value is not finite.
+    /// The value of the expression if it is closed after simplification (no symbols left; π
+    /// allowed), e.g. `2·exp(r)·exp(-r)` gives `Some(2.0)`; `None` otherwise or if not finite.
     pub fn as_constant(&self) -> Option<f64> {
-        if !self.free_symbols().is_empty() {
+        let s = self.simplify();
+        if !s.free_symbols().is_empty() {
             return None;
         }
-        self.simplify().eval(&|_| None).ok()
+        s.eval(&|_| None).ok()
     }
 }

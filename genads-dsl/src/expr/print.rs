@@ -56,7 +56,7 @@ fn negated(e: &Expr) -> Expr {
 
 /// Terms of a sum in display order: a leading negative term swaps with the first positive one,
 /// so `-a + b` prints as `b - a` (the canonical order itself is unchanged).
-fn display_terms(ts: &[Expr]) -> Vec<&Expr> {
+pub(crate) fn display_terms(ts: &[Expr]) -> Vec<&Expr> {
     let mut out: Vec<&Expr> = ts.iter().collect();
     if out.first().is_some_and(|t| is_negative(t)) {
         if let Some(i) = out.iter().position(|t| !is_negative(t)) {
@@ -202,6 +202,9 @@ fn frac_parts(fs: &[Expr]) -> (Vec<Expr>, Vec<Expr>) {
 }
 
 fn latex_product(fs: &[Expr]) -> String {
+    if let [single] = fs {
+        return latex(single).0;
+    }
     let mut out = String::new();
     for (i, f) in fs.iter().enumerate() {
         let (s, p) = latex(f);

@@ -1,5 +1,6 @@
 //! Machine-facing printers: Rust source (`to_rust`, `to_rust_cse`) and the canonical serialisation.
 
+use super::print::display_terms;
 use super::{Expr, Func};
 use std::collections::HashMap;
 
@@ -81,7 +82,7 @@ impl RustPrinter<'_> {
             Expr::Sym(s) => ((self.symbol)(s), PRIMARY),
             Expr::Add(ts) => {
                 let mut out = String::new();
-                for (i, t) in ts.iter().enumerate() {
+                for (i, t) in display_terms(ts).into_iter().enumerate() {
                     let code = self.expr(t);
                     if i == 0 {
                         out.push_str(&paren(code, ADD));
