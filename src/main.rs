@@ -25,6 +25,8 @@ enum Command {
     Sample(cmd::sample::Args),
     /// Evaluate a trained run's samples against the data.
     Eval(cmd::eval::Args),
+    /// Install image data sets (MNIST, Fashion-MNIST) and the metric classifier.
+    Data(cmd::data::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Sample(args) => cmd::sample::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Data(args) => cmd::data::run(args),
     };
     match result {
         Ok(code) => code,
