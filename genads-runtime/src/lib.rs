@@ -19,5 +19,6 @@ pub mod spectral;
 pub mod solver;
 pub mod data;
 
+pub use candle_core;
 pub use error::{Error, Result};
 pub use physics::{Constants, Modes, Physics, RadialCoefficients, State};
