@@ -362,8 +362,18 @@ fn label(rule: Rule) -> &'static str {
         | Rule::path_stmt
         | Rule::prior_stmt
         | Rule::encoding_stmt
-        | Rule::loss_stmt => STATEMENTS,
-        Rule::model | Rule::kw_model => "`model`",
+        | Rule::loss_stmt
+        | Rule::kw_param
+        | Rule::kw_boundary
+        | Rule::kw_warp
+        | Rule::kw_radial
+        | Rule::kw_field
+        | Rule::kw_backbone
+        | Rule::kw_path
+        | Rule::kw_prior
+        | Rule::kw_encoding
+        | Rule::kw_loss => STATEMENTS,
+        Rule::file | Rule::model | Rule::kw_model => "`model`",
         Rule::EOI => "end of file",
         Rule::ident => "a name",
         Rule::expr
@@ -388,7 +398,6 @@ fn label(rule: Rule) -> &'static str {
         Rule::kw_linear => "`linear`",
         Rule::kw_hermite => "`hermite`",
         Rule::kw_affine => "`affine`",
-        Rule::kw_radial => "`radial`",
         Rule::prior_component | Rule::kw_phi => "`phi`",
         Rule::kw_pi => "`pi`",
         Rule::prior_uniform | Rule::kw_uniform => "`uniform`",
@@ -411,7 +420,7 @@ fn label(rule: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::comma => "`,`",
         Rule::semicolon => "`;`",
-        _ => "a statement keyword",
+        _ => "a keyword",
     }
 }
 
@@ -457,7 +466,13 @@ fn syntax_error(source: &str, origin: &str, e: &pest::error::Error<Rule>) -> Dia
             let mut labels: Vec<&str> = Vec::new();
             // Statements first, then the rest in the grammar's order.
             let mut sorted = positives.clone();
-            sorted.sort_by_key(|r| label(*r) != STATEMENTS);
+            sorted.sort_by_key(|r| match label(*r) {
+                STATEMENTS => 0,
+                "`}`" => 1,
+                "an operator" => 3,
+                "`;`" => 4,
+                _ => 2,
+            });
             for r in sorted {
                 let l = label(r);
                 if !labels.contains(&l) {

@@ -146,7 +146,6 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
         loss: None,
     };
     let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
-    let ok_before = sink.errors.len();
     for s in &model.statements {
         let kw = s.value.keyword();
         if let Statement::Param(p) = &s.value {
@@ -223,7 +222,8 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
             );
         }
     }
-    (sink.errors.len() == ok_before).then_some(st)
+
+    Some(st)
 }
 
 /// Every expression with the identifiers it may use: `r` only in the warp; parameters only
