@@ -32,7 +32,12 @@ pub fn render(m: &Derived, format: Format) -> String {
     match format {
         Format::Text => text(m),
         Format::Latex => latex(m),
-        Format::Rust => rust(m),
+        // The derived expressions, then the type `genads_model!` generates (crate::codegen).
+        Format::Rust => format!(
+            "{}\n{}",
+            rust(m),
+            crate::codegen::model_impl(m, &crate::codegen::type_name_for(&m.name))
+        ),
     }
 }
 
