@@ -18,6 +18,8 @@ pub mod special;
 pub mod spectral;
 pub mod solver;
 pub mod data;
+pub mod metrics;
+pub mod sample;
 
 pub use candle_core;
 pub use error::{Error, Result};

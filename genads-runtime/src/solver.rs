@@ -178,6 +178,9 @@ impl Solver {
         }
         check_shapes(&s0)?;
         check_finite(&s0, "initial state")?;
+        // Stage times are clamped to the interval so rounding never asks for t slightly past t1.
+        let (lo, hi) = (t0.min(t1), t0.max(t1));
+        let mut f = |s: &State, t: f64| f(s, t.clamp(lo, hi));
         let (s, stats) = match *self {
             Solver::Euler { steps } => fixed(s0, t0, t1, steps, &mut f, euler_step)?,
             Solver::Heun { steps } => fixed(s0, t0, t1, steps, &mut f, heun_step)?,
