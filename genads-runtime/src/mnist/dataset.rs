@@ -170,6 +170,32 @@ impl ImageSet {
     }
 }
 
+/// The paper's training subset size (PAPER.md §6.4: a random 10 000 of the 60 000 images).
+pub const PAPER_SUBSET: usize = 10_000;
+
+/// The training images of an installed data set: all 60 000, or a seeded random subset of
+/// `subset` images (`Some(PAPER_SUBSET)` reproduces the paper's setting).
+pub fn training_set(kind: DatasetKind, subset: Option<usize>, seed: u64) -> Result<ImageSet> {
+    let all = ImageSet::load(kind, Split::Train)?;
+    match subset {
+        Some(n) => all.random_subset(n, seed),
+        None => Ok(all),
+    }
+}
+
+impl ImageSet {
+    /// The images at `indices` as the codec's image batch (pixels in [−1, 1]).
+    pub fn image_batch(&self, indices: &[usize]) -> Result<crate::encode::ImageBatch> {
+        let sub = self.select(indices)?;
+        Ok(crate::encode::ImageBatch {
+            n: sub.len(),
+            h: self.rows,
+            w: self.cols,
+            pixels: sub.pixels,
+        })
+    }
+}
+
 /// Scalar normalisation `(x − mean)/std` with statistics from the first `n` images (the paper
 /// uses the first 1000 images of the training subset), computed in f64.
 pub fn normalisation_stats(set: &ImageSet, n: usize) -> Result<(f64, f64)> {

@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod features;
 pub mod fetch;
 pub mod fid;
+pub mod grid;
 pub mod idx;
 pub mod kid;
 pub mod precision_recall;
