@@ -77,23 +77,30 @@ impl Ema {
             }
             return Ok(());
         }
-        let d = self.cfg.decay;
+        // One fused host pass per variable (cheaper than three tensor ops for large nets).
+        let d = self.cfg.decay as f32;
+        let one_d = (1.0 - self.cfg.decay) as f32;
         for (p, e) in &self.pairs {
-            let next = ((e.as_tensor() * d)? + (p.as_tensor() * (1.0 - d))?)?;
-            e.set(&next)?;
+            let pv = p.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            let mut ev = e.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            for (x, y) in ev.iter_mut().zip(&pv) {
+                *x = d * *x + one_d * y;
+            }
+            e.set(&Tensor::from_vec(ev, e.shape(), e.device())?)?;
         }
         Ok(())
     }
 
     /// The EMA tensors, in name order.
     pub fn tensors(&self) -> Vec<Tensor> {
-        self.pairs.iter().map(|(_, e)| e.as_tensor().clone()).collect()
+        self.pairs
+            .iter()
+            .map(|(_, e)| e.as_tensor().clone())
+            .collect()
     }
 }
 
-fn lock(
-    map: &VarMap,
-) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, Var>>> {
+fn lock(map: &VarMap) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, Var>>> {
     map.data()
         .lock()
         .map_err(|_| candle_core::Error::Msg("variable map lock poisoned".into()))
@@ -124,13 +131,19 @@ mod tests {
             },
         )
         .unwrap();
-        let e = || ema_map.data().lock().unwrap()["w"].to_vec1::<f32>().unwrap()[0];
+        let e = || {
+            ema_map.data().lock().unwrap()["w"]
+                .to_vec1::<f32>()
+                .unwrap()[0]
+        };
         assert_eq!(e(), 1.0);
         let var = model.all_vars().pop().unwrap();
-        var.set(&Tensor::new(&[2.0f32, 2.0], &dev).unwrap()).unwrap();
+        var.set(&Tensor::new(&[2.0f32, 2.0], &dev).unwrap())
+            .unwrap();
         ema.update(2).unwrap();
         assert_eq!(e(), 2.0);
-        var.set(&Tensor::new(&[12.0f32, 12.0], &dev).unwrap()).unwrap();
+        var.set(&Tensor::new(&[12.0f32, 12.0], &dev).unwrap())
+            .unwrap();
         ema.update(3).unwrap();
         // 0.9·2 + 0.1·12 = 3.
         assert!((e() - 3.0).abs() < 1e-6);

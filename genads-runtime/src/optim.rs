@@ -76,7 +76,11 @@ pub fn global_grad_norm(vars: &[Var], grads: &GradStore) -> Result<f64> {
     let mut sum = 0.0f64;
     for v in vars {
         if let Some(g) = grads.get(v.as_tensor()) {
-            sum += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+            sum += g
+                .sqr()?
+                .sum_all()?
+                .to_dtype(candle_core::DType::F64)?
+                .to_scalar::<f64>()?;
         }
     }
     Ok(sum.sqrt())
@@ -87,14 +91,22 @@ pub fn clip_factor(norm: f64, max_norm: f64) -> f64 {
     (max_norm / (norm + 1e-6)).min(1.0)
 }
 
-/// AdamW over a fixed, ordered list of named variables.
+/// AdamW over a fixed, ordered list of named variables (f32). The moments live in host memory
+/// and each variable is updated in one fused pass (decay, moments, bias-corrected step), which is
+/// several times faster than a chain of tensor ops for the 10M-parameter paper networks.
 pub struct AdamW {
     cfg: AdamWConfig,
     names: Vec<String>,
     vars: Vec<Var>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
     steps: u64,
+}
+
+fn host_f32(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?
+        .to_dtype(candle_core::DType::F32)?
+        .to_vec1::<f32>()
 }
 
 impl AdamW {
@@ -106,8 +118,11 @@ impl AdamW {
         let mut m = Vec::with_capacity(named.len());
         let mut v = Vec::with_capacity(named.len());
         for (name, var) in named {
-            m.push(var.as_tensor().zeros_like()?);
-            v.push(var.as_tensor().zeros_like()?);
+            if var.dtype() != candle_core::DType::F32 {
+                candle_core::bail!("AdamW: variable `{name}` is not f32");
+            }
+            m.push(vec![0.0f32; var.elem_count()]);
+            v.push(vec![0.0f32; var.elem_count()]);
             names.push(name);
             vars.push(var);
         }
@@ -143,25 +158,35 @@ impl AdamW {
         let c = self.cfg;
         let t = self.steps as i32;
         let bc1 = 1.0 - c.beta1.powi(t);
-        let bc2 = 1.0 - c.beta2.powi(t);
+        let bc2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
+        let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
+        let (one_b1, one_b2) = ((1.0 - c.beta1) as f32, (1.0 - c.beta2) as f32);
+        let decay = (1.0 - lr * c.weight_decay) as f32;
+        let step_size = (lr / bc1) as f32;
+        let inv_bc2_sqrt = (1.0 / bc2_sqrt) as f32;
+        let eps = c.eps as f32;
+        let scale = grad_scale as f32;
         for i in 0..self.vars.len() {
             let var = &self.vars[i];
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            let g = if grad_scale != 1.0 {
-                (g * grad_scale)?
-            } else {
-                g.clone()
-            };
-            let m = ((&self.m[i] * c.beta1)? + (&g * (1.0 - c.beta1))?)?;
-            let v = ((&self.v[i] * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
-            let denom = ((v.sqrt()? / bc2.sqrt())? + c.eps)?;
-            let update = (m.div(&denom)? * (lr / bc1))?;
-            let decayed = (var.as_tensor() * (1.0 - lr * c.weight_decay))?;
-            var.set(&decayed.sub(&update)?)?;
-            self.m[i] = m;
-            self.v[i] = v;
+            let g = host_f32(g)?;
+            let mut p = host_f32(var.as_tensor())?;
+            let (m, v) = (&mut self.m[i], &mut self.v[i]);
+            if g.len() != p.len() || m.len() != p.len() {
+                candle_core::bail!("AdamW: gradient of `{}` has the wrong size", self.names[i]);
+            }
+            for j in 0..p.len() {
+                let gj = g[j] * scale;
+                let mj = b1 * m[j] + one_b1 * gj;
+                let vj = b2 * v[j] + one_b2 * gj * gj;
+                m[j] = mj;
+                v[j] = vj;
+                p[j] = p[j] * decay - step_size * mj / (vj.sqrt() * inv_bc2_sqrt + eps);
+            }
+            let updated = Tensor::from_vec(p, var.shape(), var.device())?;
+            var.set(&updated)?;
         }
         Ok(())
     }
@@ -170,8 +195,16 @@ impl AdamW {
     pub fn state(&self) -> (HashMap<String, Tensor>, u64) {
         let mut map = HashMap::with_capacity(2 * self.names.len());
         for (i, name) in self.names.iter().enumerate() {
-            map.insert(format!("m.{name}"), self.m[i].clone());
-            map.insert(format!("v.{name}"), self.v[i].clone());
+            let shape = self.vars[i].shape().clone();
+            let dev = self.vars[i].device();
+            // Sizes match by construction, so from_vec cannot fail here.
+            if let (Ok(m), Ok(v)) = (
+                Tensor::from_vec(self.m[i].clone(), shape.clone(), dev),
+                Tensor::from_vec(self.v[i].clone(), shape, dev),
+            ) {
+                map.insert(format!("m.{name}"), m);
+                map.insert(format!("v.{name}"), v);
+            }
         }
         (map, self.steps)
     }
@@ -198,7 +231,7 @@ impl AdamW {
                         var.dims()
                     ));
                 }
-                out.push(t.to_dtype(var.dtype()).map_err(|e| e.to_string())?);
+                out.push(host_f32(t).map_err(|e| e.to_string())?);
             }
         }
         if map.len() != 2 * self.names.len() {
@@ -256,7 +289,11 @@ mod tests {
         let mut m = [0.0; 2];
         let mut v = [0.0; 2];
         for t in 1..=2 {
-            let loss = (var.as_tensor().sqr().unwrap() * &at).unwrap().sum_all().unwrap() * 0.5;
+            let loss = (var.as_tensor().sqr().unwrap() * &at)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                * 0.5;
             let grads = loss.unwrap().backward().unwrap();
             opt.step(&grads, lr, 1.0).unwrap();
             for i in 0..2 {
