@@ -17,6 +17,7 @@ pub mod rng;
 pub mod special;
 pub mod spectral;
 pub mod solver;
+pub mod train;
 pub mod data;
 pub mod metrics;
 pub mod sample;
