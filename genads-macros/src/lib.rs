@@ -167,6 +167,16 @@ fn select(
     span: Span,
 ) -> Result<genads_dsl::Derived, TokenStream2> {
     let name = model.map(|m| m.value());
+    if name.is_none() && models.len() > 1 {
+        let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+        return Err(error_at(
+            span,
+            &format!(
+                "the source defines several models ({}): choose one with `model = \"NAME\"`",
+                names.join(", ")
+            ),
+        ));
+    }
     genads_dsl::select(models, name.as_deref()).map_err(|e| error_at(span, &e))
 }
 
