@@ -11,7 +11,7 @@ use std::path::Path;
 /// Parse, validate, expand sweeps and derive every model of `source`. `origin` names the source
 /// in diagnostics (usually the file path).
 pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> {
-    let file = parse(source, origin).map_err(Diagnostics::from)?;
+    let file = parse(source, origin)?;
     let mut sink = Sink {
         source,
         origin,

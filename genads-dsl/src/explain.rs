@@ -128,9 +128,9 @@ fn term(
         format!("{prefix}{times}")
     };
     match c.as_constant() {
-        Some(v) if v == 0.0 => None,
-        Some(v) if v == 1.0 => Some(format!("{pre}{var}")),
-        Some(v) if v == -1.0 => Some(format!("-{pre}{var}")),
+        Some(0.0) => None,
+        Some(1.0) => Some(format!("{pre}{var}")),
+        Some(-1.0) => Some(format!("-{pre}{var}")),
         _ => {
             let s = show(&c);
             let s = if matches!(c, Expr::Add(_)) {

@@ -1,7 +1,7 @@
 //! The pest parser: source text to [`FileAst`], and pest errors to human diagnostics.
 
 use crate::ast::*;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Diagnostics};
 use pest::iterators::Pair;
 use pest::Parser as _;
 
@@ -15,7 +15,7 @@ type P<'a> = Pair<'a, Rule>;
 pub const MAX_NESTING: usize = 64;
 
 /// Parse a `.genads` source into its syntax tree.
-pub fn parse(source: &str, origin: &str) -> Result<FileAst, Diagnostic> {
+pub fn parse(source: &str, origin: &str) -> Result<FileAst, Diagnostics> {
     if let Some((at, message)) = too_deep(source) {
         return Err(Diagnostic::new(
             source,
@@ -23,10 +23,11 @@ pub fn parse(source: &str, origin: &str) -> Result<FileAst, Diagnostic> {
             at..at + 1,
             message,
             Some("limits: keep expressions small".to_string()),
-        ));
+        )
+        .into());
     }
-    let mut pairs =
-        GenadsParser::parse(Rule::file, source).map_err(|e| syntax_error(source, origin, &e))?;
+    let mut pairs = GenadsParser::parse(Rule::file, source)
+        .map_err(|e| Diagnostics::from(syntax_error(source, origin, &e)))?;
     let mut file = FileAst::default();
     let Some(top) = pairs.next() else {
         return Ok(file);
