@@ -8,14 +8,15 @@
 
 pub mod quadrature;
 
+use crate::envelope::{numerical_envelope_of, EnvelopeSpec};
 use crate::physics::{AffinePoint, Constants, Physics, RadialCoefficients};
 use crate::{Error, Result};
-use genads_dsl::derived::Affine;
+use genads_dsl::derived::{Affine, Propagator};
 use genads_dsl::{Derived, Expr};
 use quadrature::IntegralTable;
 
 /// Gauss–Legendre panels of the numerical affine table (10 nodes each).
-const AFFINE_PANELS: usize = 128;
+pub const AFFINE_PANELS: usize = 128;
 
 #[derive(Debug, Clone)]
 enum AffineImpl {
@@ -29,6 +30,7 @@ pub struct Interpreted {
     derived: Derived,
     constants: Constants,
     affine: AffineImpl,
+    envelope: EnvelopeSpec,
 }
 
 fn eval(expr: &Expr, r: f64, what: &str) -> Result<f64> {
@@ -67,7 +69,7 @@ impl Interpreted {
                     let w = eval(om, s, "ω")?;
                     Ok(-eval(dom, s, "ω′")? / (w * w))
                 };
-                let table = IntegralTable::new(&g, &dg, r0, r1, AFFINE_PANELS)?;
+                let table = IntegralTable::with_derivative(&g, &dg, r0, r1, AFFINE_PANELS)?;
                 let z = table.total();
                 if !(z.is_finite() && z != 0.0) {
                     return Err(Error::Invalid(format!(
@@ -78,10 +80,12 @@ impl Interpreted {
                 AffineImpl::Table { table, z }
             }
         };
+        let envelope = EnvelopeSpec::from_derived(&derived);
         let model = Self {
             derived,
             constants,
             affine,
+            envelope,
         };
         for r in [r0, 0.5 * (r0 + r1), r1] {
             model.try_radial(r)?;
@@ -147,9 +151,12 @@ impl Physics for Interpreted {
         })
     }
 
-    fn envelope(&self, _k_abs: f64) -> Result<(f64, f64)> {
-        Err(Error::Invalid(
-            "envelopes are not yet wired into the interpreter".into(),
-        ))
+    /// Closed-form envelopes by family ([`EnvelopeSpec`], in the model's normalisation); the
+    /// `Numerical` family integrates this model's radial mode equation from the deep IR.
+    fn envelope(&self, k_abs: f64) -> Result<(f64, f64)> {
+        match self.constants.propagator {
+            Propagator::Numerical => numerical_envelope_of(self, k_abs),
+            _ => self.envelope.eval(k_abs),
+        }
     }
 }

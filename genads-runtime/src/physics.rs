@@ -200,7 +200,8 @@ pub trait Physics: Send + Sync {
     fn radial(&self, r: f64) -> RadialCoefficients;
     /// Affine parameter u(r) and dr/du (closed form, or numerical quadrature done by the implementation).
     fn affine(&self, r: f64) -> AffinePoint;
-    /// Envelope (env_φ, env_π) of a mode of momentum magnitude `k_abs` at r_UV, clean normalisation.
+    /// Envelope (env_φ, env_π) of a mode of momentum magnitude `k_abs` at r_UV, in the model's
+    /// normalisation (clean unless the model asks for the authors' DC-mode quirk).
     fn envelope(&self, k_abs: f64) -> crate::Result<(f64, f64)>;
 
     /// Specialised path sample + training target of a batch (one fused pass over CPU f32 data,
