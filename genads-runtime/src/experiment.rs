@@ -13,7 +13,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::encode::{Codec, DataBatch, DataScaling, PointSourceCodec, PointSourceConfig, RawPointCodec};
+use crate::encode::{
+    Codec, DataBatch, DataScaling, PointSourceCodec, PointSourceConfig, RawPointCodec,
+};
 use crate::envelope::EnvelopeGrid;
 use crate::interpreter::Interpreted;
 use crate::metrics::{checkerboard_metrics, MetricOptions};
@@ -37,7 +39,9 @@ impl std::str::FromStr for DataSet {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "checkerboard" => Ok(DataSet::Checkerboard),
-            other => Err(format!("unknown data set `{other}` (available: checkerboard)")),
+            other => Err(format!(
+                "unknown data set `{other}` (available: checkerboard)"
+            )),
         }
     }
 }
@@ -111,7 +115,8 @@ impl Experiment {
     pub fn new(config: ExperimentConfig) -> Result<Self> {
         let models = genads_dsl::compile(&config.model_source, &config.model_origin)
             .map_err(|d| Error::Invalid(d.to_string()))?;
-        let derived = genads_dsl::select(models, Some(&config.model_name)).map_err(Error::Invalid)?;
+        let derived =
+            genads_dsl::select(models, Some(&config.model_name)).map_err(Error::Invalid)?;
         Self::from_derived(config, derived)
     }
 
@@ -146,9 +151,15 @@ impl Experiment {
                     channels: 2 * config.channels,
                     modes: config.modes,
                 };
-                (Box::new(PointSourceCodec::new(point_config, envelope)?), kind)
+                (
+                    Box::new(PointSourceCodec::new(point_config, envelope)?),
+                    kind,
+                )
             }
-            Encoding::None => (Box::new(RawPointCodec::new(scaling)), StateKind::Points { dim: 2 }),
+            Encoding::None => (
+                Box::new(RawPointCodec::new(scaling)),
+                StateKind::Points { dim: 2 },
+            ),
         };
         let modes = codec.modes()?;
         let prior_k2 = codec.prior_k2();
@@ -196,7 +207,8 @@ impl Experiment {
             .map(|_| self.dataset.head(n)[rng.random_range(0..n)])
             .collect();
         let sigma = self.physics.constants().lift_noise;
-        self.codec.encode(&DataBatch::Points(points), Some((rng, sigma)))
+        self.codec
+            .encode(&DataBatch::Points(points), Some((rng, sigma)))
     }
 
     /// The flow-matching objective of this experiment.
@@ -232,7 +244,9 @@ impl Experiment {
                 match self.codec.decode(&s.phi)? {
                     DataBatch::Points(p) => points.extend(p),
                     DataBatch::Images(_) => {
-                        return Err(Error::Invalid("the codec decoded images, expected points".into()))
+                        return Err(Error::Invalid(
+                            "the codec decoded images, expected points".into(),
+                        ))
                     }
                 }
                 Ok(())

@@ -1,12 +1,49 @@
-//! `genads eval`.
+//! `genads eval`: score a trained run's samples against the data (PAPER.md §7.1) and save the
+//! metrics in the run directory.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use super::common::{self, SolverArgs};
 
 /// Arguments of `genads eval`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The run directory made by `genads train`.
+    pub run: PathBuf,
+    /// Generated samples, scored against the first N training points (paper: 10,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub n: usize,
+    /// Seed of the prior draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The ODE solver.
+    #[command(flatten)]
+    pub solver: SolverArgs,
+}
 
 /// Run `genads eval`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`genads eval` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let solver = args.solver.solver()?;
+    let opened = common::open_run(&args.run)?;
+    let (metrics, _) =
+        opened
+            .experiment
+            .evaluate(opened.trainer.ema_net(), args.n, &solver, args.seed)?;
+    common::print_metrics(
+        &format!(
+            "{} at step {}: {} samples ({:?}, seed {}) vs the first {} training points",
+            opened.experiment.derived().name,
+            opened.trainer.step_count(),
+            args.n,
+            solver,
+            args.seed,
+            opened.experiment.reference_points(args.n).len()
+        ),
+        &metrics,
+    );
+    let path = args.run.join("eval.json");
+    common::write_atomic(&path, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
+    println!("saved {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,83 @@
-//! `genads sample`.
+//! `genads sample`: draw samples from a trained run (EMA weights) and write them as CSV or PNG.
 
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use genads_runtime::plot;
+
+use super::common::{self, SolverArgs};
 
 /// Arguments of `genads sample`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The run directory made by `genads train`.
+    pub run: PathBuf,
+    /// Number of samples.
+    #[arg(long, default_value_t = 10_000)]
+    pub n: usize,
+    /// Samples integrated together (bounds memory).
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+    /// Seed of the prior draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file: .csv (x,y per line) or .png (scatter over the true cells). Default:
+    /// <RUN>/samples.csv.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The ODE solver.
+    #[command(flatten)]
+    pub solver: SolverArgs,
+}
 
 /// Run `genads sample`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`genads sample` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("samples.csv"));
+    let extension = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(extension, "csv" | "png") {
+        bail!("--out {}: the file must end in .csv or .png", out.display());
+    }
+    let solver = args.solver.solver()?;
+    let opened = common::open_run(&args.run)?;
+    let mut rng = genads_runtime::rng::seeded(args.seed);
+    let start = Instant::now();
+    let (points, nfe) = opened.experiment.sample_points(
+        opened.trainer.ema_net(),
+        args.n,
+        args.batch,
+        &solver,
+        &mut rng,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    if extension == "csv" {
+        let mut text = String::from("x,y\n");
+        for p in &points {
+            writeln!(text, "{},{}", p[0], p[1])?;
+        }
+        common::write_atomic(&out, text.as_bytes())?;
+    } else {
+        let title = format!(
+            "{}: {} samples",
+            opened.experiment.derived().name,
+            points.len()
+        );
+        plot::samples_over_checkerboard(&points, &title, &out)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    println!(
+        "{} samples from step {} with {:?}: {} velocity evaluations, {:.2} s -> {}",
+        points.len(),
+        opened.trainer.step_count(),
+        solver,
+        nfe,
+        seconds,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

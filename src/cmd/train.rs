@@ -1,12 +1,327 @@
-//! `genads train`.
+//! `genads train`: train a model on a data set, with periodic evaluation, checkpoints, resume, and
+//! at the end a metrics table and plots in the run directory.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use genads_runtime::experiment::{DataSet, Experiment, ExperimentConfig};
+use genads_runtime::nn::Preset;
+use genads_runtime::plot::{self, CurveStyle};
+use genads_runtime::train::{Budget, Progress, TrainConfig, Trainer};
+
+use super::common::{self, RunRecord, SolverArgs, SolverKind};
 
 /// Arguments of `genads train`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The `.genads` file of the model.
+    pub model_file: PathBuf,
+    /// Which model of the file (required when it holds several, e.g. a sweep).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Data set.
+    #[arg(long, default_value = "checkerboard")]
+    pub data: DataSet,
+    /// Network and training preset: quick (minutes on a CPU), small, or paper (the published
+    /// architecture and settings).
+    #[arg(long, default_value = "quick")]
+    pub preset: Preset,
+    /// Train for this many epochs (an epoch is training-set size / batch size steps).
+    #[arg(long, conflicts_with_all = ["steps", "time"])]
+    pub epochs: Option<u64>,
+    /// Train for this many optimiser steps.
+    #[arg(long, conflicts_with_all = ["epochs", "time"])]
+    pub steps: Option<u64>,
+    /// Train for this much wall-clock time (e.g. 90s, 5m, 1h); the cosine schedule then spans
+    /// --max-steps.
+    #[arg(long, conflicts_with_all = ["epochs", "steps"])]
+    pub time: Option<humantime::Duration>,
+    /// Step cap and schedule length of a --time budget (default: the preset's step count).
+    #[arg(long, requires = "time")]
+    pub max_steps: Option<u64>,
+    /// Seed of the initialisation, the batches and the evaluation samples.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Batch size (default: the preset's).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate (default: the preset's).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Fourier modes per axis of the point-source encoding (paper: 16).
+    #[arg(long, default_value_t = 16)]
+    pub modes: usize,
+    /// Run directory (default: runs/<model name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its latest checkpoint (its stored configuration is used).
+    #[arg(long)]
+    pub resume: bool,
+    /// Evaluate every N steps during training (default: 10 evaluations per run; 0: only at the end).
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Samples per evaluation during training.
+    #[arg(long, default_value_t = 2000)]
+    pub eval_samples: usize,
+    /// Samples of the final evaluation (paper: 10,000 vs the first 10,000 training points).
+    #[arg(long, default_value_t = 10_000)]
+    pub final_samples: usize,
+    /// Checkpoint every N steps (default: 10 checkpoints per run).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// ODE solver of every evaluation: euler, heun, rk4 or dopri5.
+    #[arg(long, value_enum, default_value_t = SolverKind::Rk4)]
+    pub eval_solver: SolverKind,
+    /// Steps of a fixed-step evaluation solver (paper: RK4 with 100 steps).
+    #[arg(long, default_value_t = 100)]
+    pub eval_steps: usize,
+    /// Tolerance of dopri5 evaluations.
+    #[arg(long, default_value_t = 1e-5)]
+    pub eval_tol: f64,
+}
 
 /// Run `genads train`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`genads train` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let source = std::fs::read_to_string(&args.model_file)
+        .with_context(|| format!("cannot read {}", args.model_file.display()))?;
+    let origin = args.model_file.display().to_string();
+    let models = genads_dsl::compile(&source, &origin).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let derived = genads_dsl::select(models, args.model.as_deref()).map_err(anyhow::Error::msg)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| common::default_run_dir(&derived.name));
+    let solver = SolverArgs {
+        solver: args.eval_solver,
+        steps: args.eval_steps,
+        tol: args.eval_tol,
+    }
+    .solver()?;
+
+    let mut experiment_config =
+        ExperimentConfig::checkerboard(source.clone(), origin, derived.name.clone());
+    experiment_config.data = args.data;
+    experiment_config.modes = args.modes;
+    experiment_config.data_seed = args.seed;
+
+    let (experiment, mut trainer) = if args.resume {
+        let record =
+            common::read_record(&out).context("--resume needs an existing run directory")?;
+        if record.signature != derived.signature {
+            bail!(
+                "{} was trained with a different model (signature {}), not `{}` of {} (signature {})",
+                out.display(),
+                record.signature,
+                derived.name,
+                args.model_file.display(),
+                derived.signature
+            );
+        }
+        let experiment = Experiment::new(record.experiment)?;
+        let trainer = Trainer::resume(out.clone(), experiment.model_spec())
+            .with_context(|| format!("resuming {}", out.display()))?;
+        eprintln!(
+            "resuming {} at step {} of {}",
+            out.display(),
+            trainer.step_count(),
+            trainer.config().total_steps()
+        );
+        (experiment, trainer)
+    } else {
+        if out.join(common::RUN_RECORD).exists() {
+            bail!(
+                "{} already holds a run: pass --resume to continue it, or --out to choose another directory",
+                out.display()
+            );
+        }
+        let experiment = Experiment::from_derived(experiment_config, derived.clone())?;
+        let config = train_config(&args, &experiment);
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        write_run_files(&out, &experiment, &config, &source)?;
+        let trainer = Trainer::new(
+            config,
+            experiment.model_spec(),
+            Some(out.clone()),
+            serde_json::Value::Null,
+        )?;
+        (experiment, trainer)
+    };
+
+    let total = trainer.config().total_steps();
+    println!(
+        "training `{}` on {} ({} preset, {} steps planned, batch {}) -> {}",
+        experiment.derived().name,
+        experiment.config.data,
+        trainer.config().preset,
+        total,
+        trainer.config().batch_size,
+        out.display()
+    );
+    let eval_samples = args.eval_samples;
+    let seed = args.seed;
+    let mut eval = |net: &dyn genads_runtime::nn::VelocityNet, step: u64| {
+        experiment
+            .evaluate(net, eval_samples, &solver, seed.wrapping_add(step))
+            .map(|(m, _)| m)
+    };
+    let mut reporter = Reporter::new(total);
+    let mut objective = experiment.objective();
+    let summary = trainer.run(&mut objective, Some(&mut eval), &mut |p| reporter.update(p))?;
+    reporter.finish();
+    drop(objective);
+
+    println!(
+        "trained {} steps in {:.1} s of training time",
+        summary.steps, summary.elapsed_s
+    );
+    let (metrics, points) = experiment
+        .evaluate(trainer.ema_net(), args.final_samples, &solver, seed)
+        .context("final evaluation")?;
+    common::print_metrics(
+        &format!(
+            "final evaluation: {} samples (EMA weights, {:?}) vs the first {} training points",
+            args.final_samples,
+            solver,
+            experiment.reference_points(args.final_samples).len()
+        ),
+        &metrics,
+    );
+    common::write_atomic(
+        &out.join("eval.json"),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )?;
+    write_plots(&out, &experiment.derived().name, &points)?;
+    println!(
+        "wrote {0}/samples.png, {0}/curves.png, {0}/eval.json, {0}/metrics.jsonl",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The training configuration from the preset and the flags.
+fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
+    let mut config = TrainConfig::for_preset(args.preset, experiment.kind);
+    config.seed = args.seed;
+    config.dataset_size = experiment.dataset.len() as u64;
+    if let Some(b) = args.batch_size {
+        config.batch_size = b;
+    }
+    if let Some(lr) = args.lr {
+        config.lr = lr;
+    }
+    let preset_steps = config.total_steps();
+    config.budget = match (args.epochs, args.steps, args.time) {
+        (Some(e), _, _) => Budget::Epochs(e),
+        (_, Some(s), _) => Budget::Steps(s),
+        (_, _, Some(t)) => Budget::Time {
+            seconds: Duration::from(t).as_secs_f64(),
+            max_steps: args.max_steps.unwrap_or(preset_steps),
+        },
+        _ => config.budget,
+    };
+    let total = config.total_steps();
+    config.eval_every = args.eval_every.unwrap_or((total / 10).max(1));
+    config.checkpoint_every = args.checkpoint_every.unwrap_or((total / 10).max(1));
+    config
+}
+
+/// Writes the model source, its derivation and the run record into a fresh run directory.
+fn write_run_files(
+    out: &Path,
+    experiment: &Experiment,
+    config: &TrainConfig,
+    source: &str,
+) -> anyhow::Result<()> {
+    let derived = experiment.derived();
+    common::write_atomic(&out.join("model.genads"), source.as_bytes())?;
+    let derivation = genads_dsl::explain::render(derived, genads_dsl::explain::Format::Text);
+    common::write_atomic(&out.join("derivation.txt"), derivation.as_bytes())?;
+    let record = RunRecord {
+        experiment: experiment.config.clone(),
+        train: config.clone(),
+        signature: derived.signature.clone(),
+    };
+    common::write_atomic(
+        &out.join(common::RUN_RECORD),
+        serde_json::to_string_pretty(&record)?.as_bytes(),
+    )
+}
+
+/// Draws the samples over the true cells and the metric curves of metrics.jsonl.
+pub fn write_plots(out: &Path, name: &str, points: &[[f64; 2]]) -> anyhow::Result<()> {
+    plot::samples_over_checkerboard(
+        points,
+        &format!("{name}: samples"),
+        &out.join("samples.png"),
+    )?;
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
+    let series = plot::series_from_jsonl(
+        &log,
+        "step",
+        &["metrics.bv", "metrics.js_cell", "metrics.wed_norm"],
+    )?;
+    let style = CurveStyle {
+        title: format!("{name}: sample quality during training"),
+        x_label: "step".into(),
+        y_label: "metric (log scale)".into(),
+        log_y: true,
+    };
+    // A run with no finite metric point yet has nothing to draw: not an error of the run.
+    if let Err(e) = plot::metric_curves(&series, &style, &out.join("curves.png")) {
+        eprintln!("note: no metric curves drawn: {e}");
+    }
+    Ok(())
+}
+
+/// Progress display: a bar on a terminal, plain periodic lines otherwise.
+struct Reporter {
+    bar: Option<indicatif::ProgressBar>,
+    last_line: Instant,
+}
+
+impl Reporter {
+    fn new(total: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} steps  loss {msg}  {elapsed_precise} ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            last_line: Instant::now(),
+        }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(p.step);
+                bar.set_message(format!("{:.4}", p.loss));
+            }
+            None => {
+                if self.last_line.elapsed() >= Duration::from_secs(15) || p.step == p.total_steps {
+                    eprintln!(
+                        "step {}/{}  epoch {}  loss {:.4}  lr {:.2e}  {:.0} s",
+                        p.step, p.total_steps, p.epoch, p.loss, p.lr, p.elapsed_s
+                    );
+                    self.last_line = Instant::now();
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
 }
