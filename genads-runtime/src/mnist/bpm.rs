@@ -204,7 +204,7 @@ pub fn log_likelihood(
 pub fn gaussian_log_density(x: &Tensor, var: &[f64]) -> Result<Vec<f64>> {
     let b = x.dim(0)?;
     let d = x.elem_count() / b.max(1);
-    if var.len() != d || var.iter().any(|v| !(*v > 0.0)) {
+    if var.len() != d || var.iter().any(|v| v.is_nan() || *v <= 0.0) {
         return Err(MnistError::Invalid(format!(
             "prior: {} positive variances needed, got {}",
             d,
@@ -229,4 +229,23 @@ pub fn bits_per_mode(log_p: &[f64], modes: usize) -> Result<f64> {
     }
     let mean = log_p.iter().sum::<f64>() / log_p.len() as f64;
     Ok(-mean / (modes as f64 * std::f64::consts::LN_2))
+}
+
+/// Joins a phase-space state (φ̃, π̃) into one tensor along axis 1, so a [`Field`] can act on it.
+pub fn join_state(s: &crate::State) -> Result<Tensor> {
+    Ok(Tensor::cat(&[&s.phi, &s.pi], 1)?)
+}
+
+/// Splits a tensor made by [`join_state`] back into (φ̃, π̃) halves of axis 1.
+pub fn split_state(x: &Tensor) -> Result<crate::State> {
+    let c = x.dim(1)?;
+    if c % 2 != 0 {
+        return Err(MnistError::Invalid(format!(
+            "a joined state needs an even axis 1, got {c}"
+        )));
+    }
+    Ok(crate::State {
+        phi: x.narrow(1, 0, c / 2)?,
+        pi: x.narrow(1, c / 2, c / 2)?,
+    })
 }

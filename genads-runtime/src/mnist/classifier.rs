@@ -139,7 +139,7 @@ impl Classifier {
 
     /// Features (f64, n × 128) and predicted classes of flat images in [−1, 1] (`n·784` values).
     pub fn features_of(&self, pixels: &[f32]) -> Result<(Features, Vec<u8>)> {
-        if pixels.is_empty() || pixels.len() % 784 != 0 {
+        if pixels.is_empty() || !pixels.len().is_multiple_of(784) {
             return Err(MnistError::Invalid(format!(
                 "{} values are not a whole number of 28×28 images",
                 pixels.len()

@@ -73,7 +73,7 @@ impl Features {
 /// distance matrix, |a_rows| × n_b), via ‖x‖² + ‖y‖² − 2x·y clamped at 0.
 pub fn sq_dists_block(a: &Features, a_rows: std::ops::Range<usize>, b: &Features) -> DMatrix<f64> {
     let block = a.rows.rows(a_rows.start, a_rows.len());
-    let gram = &block * b.rows.transpose();
+    let gram = block * b.rows.transpose();
     let na: Vec<f64> = block.row_iter().map(|r| r.norm_squared()).collect();
     let nb: Vec<f64> = b.rows.row_iter().map(|r| r.norm_squared()).collect();
     DMatrix::from_fn(block.nrows(), b.n(), |i, j| {

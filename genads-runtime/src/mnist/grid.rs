@@ -15,7 +15,8 @@ pub fn write_png_grid(
     scale: usize,
 ) -> Result<()> {
     let d = rows * cols;
-    if d == 0 || images.is_empty() || images.len() % d != 0 || per_row == 0 || scale == 0 {
+    if d == 0 || images.is_empty() || !images.len().is_multiple_of(d) || per_row == 0 || scale == 0
+    {
         return Err(MnistError::Invalid(format!(
             "grid: {} values are not whole {rows}×{cols} images",
             images.len()

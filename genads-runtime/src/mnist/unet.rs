@@ -2,12 +2,14 @@
 //! time-embedding size as parameters (the paper: hidden 64, depth 3, time embedding 128, giving
 //! 13,449,668 parameters, 13,448,514 for Hermite paths).
 //!
-//! time: Sinusoidal(T) → Linear(T → 4T) → SiLU → Linear(4T → T) = e.
-//! concat[φ̃, π̃] → Conv3×3(2c → h); down block i (c → 2c, spatial ⌈s/2⌉; its input is the skip):
-//! Conv3×3 s2 → GN → SiLU → + Linear(e) → Conv3×3 → GN → SiLU; middle: Conv3×3 → GN → SiLU →
-//! + Linear(e) → Conv3×3 → GN → SiLU; up block: ConvT(k4 s2 p1; c → c/2) → GN → SiLU → bilinear
-//! resize to the skip size when it differs (8 → 7) → concat skip → Conv1×1 → + Linear(e) →
-//! Conv3×3 → GN → SiLU; out: GN → SiLU → Conv3×3(h → 2c, or c for Hermite paths).
+//! * time: Sinusoidal(T) → Linear(T → 4T) → SiLU → Linear(4T → T) = e;
+//! * input: concat[φ̃, π̃] → Conv3×3(2c → h);
+//! * down block (c → 2c, spatial ⌈s/2⌉; its input is the skip): Conv3×3 s2 → GN → SiLU
+//!   → + Linear(e) → Conv3×3 → GN → SiLU;
+//! * middle: Conv3×3 → GN → SiLU → + Linear(e) → Conv3×3 → GN → SiLU;
+//! * up block: ConvT(k4 s2 p1; c → c/2) → GN → SiLU → bilinear resize to the skip size when it
+//!   differs (8 → 7) → concat skip → Conv1×1 → + Linear(e) → Conv3×3 → GN → SiLU;
+//! * out: GN → SiLU → Conv3×3(h → 2c, or c for Hermite paths).
 
 use crate::nn::layers::{conv2d, conv_transpose2d, group_norm, linear};
 use crate::nn::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
@@ -64,13 +66,13 @@ impl UNetConfig {
         if self.hidden == 0 || self.depth == 0 || self.depth > 8 || self.groups == 0 {
             return Err("U-Net hidden width, groups must be positive and depth in 1..=8".into());
         }
-        if self.hidden % self.groups != 0 {
+        if !self.hidden.is_multiple_of(self.groups) {
             return Err(format!(
                 "U-Net width {} is not divisible by {} GroupNorm groups",
                 self.hidden, self.groups
             ));
         }
-        if self.time_dim == 0 || self.time_dim % 2 != 0 {
+        if self.time_dim == 0 || !self.time_dim.is_multiple_of(2) {
             return Err(format!(
                 "time-embedding size must be even, got {}",
                 self.time_dim
