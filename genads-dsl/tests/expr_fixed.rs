@@ -50,6 +50,8 @@ fn power_exp_log_rules() {
     assert_eq!(simp(r().pow(n(3.0)).log()), "3*log(r)");
     assert_eq!(simp(n(0.0).exp()), "1");
     assert_eq!(simp(n(1.0).log()), "0");
+    // (b^e)^x is not merged for a negative literal base and non-integer x.
+    assert_eq!(simp(n(-2.0).pow(n(0.5)).pow(n(0.5))), "sqrt(sqrt(-2))");
     // Not folded: would give NaN.
     assert_eq!(simp(n(-1.0).log()), "log(-1)");
 }
@@ -155,6 +157,9 @@ fn latex_printer() {
     assert_eq!(n(2.0).pow(n(-1.0)).to_latex(), "\\frac{1}{2}");
     assert_eq!((-r()).simplify().to_latex(), "-r");
     assert_eq!((n(2.0) * n(3.0)).to_latex(), "2 \\cdot 3");
+    assert_eq!(Expr::Add(vec![]).to_latex(), "0");
+    assert_eq!(Expr::Mul(vec![]).to_string(), "1");
+    assert_eq!(Expr::Add(vec![]).to_rust(&id), "0.0_f64");
 }
 
 #[test]
@@ -209,6 +214,11 @@ fn antiderivatives() {
     assert_eq!(
         u.map(|e| e.to_string()),
         Some("0.08333333333333333*r^3".into())
+    );
+    let u = n(2.0).pow(n(3.0) * r() + n(1.0)).integrate("r");
+    assert_eq!(
+        u.map(|e| e.to_string()),
+        Some("0.48089834696298783*2^(3*r + 1)".into())
     );
     assert_eq!(
         n(3.0).integrate("r").map(|e| e.to_string()),

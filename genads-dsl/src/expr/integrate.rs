@@ -6,7 +6,7 @@ use super::{Expr, Func};
 impl Expr {
     /// An antiderivative with respect to `var` (simplified, integration constant 0), or `None`
     /// when the integrand is not a sum of the handled patterns: constants, `c·var^q`,
-    /// `c·exp(a·var + b)`, `c·(a·var + b)^q` (for `q = -1`: `c·log(a·var + b)/a`, valid where
+    /// `c·exp(a·var + b)`, `c·k^(a·var + b)` (k > 0), `c·(a·var + b)^q` (for `q = -1`: `c·log(a·var + b)/a`, valid where
     /// `a·var + b > 0`), where `a, b, c, q` do not depend on `var` and `a ≠ 0`.
     pub fn integrate(&self, var: &str) -> Option<Expr> {
         let e = self.simplify();
@@ -56,6 +56,12 @@ fn primitive(f: Expr, var: &str) -> Option<Expr> {
         Expr::Func(Func::Exp, arg) => {
             let a = slope(&arg, var)?;
             Some(mk_mul(vec![Expr::Func(Func::Exp, arg), a.pow(Expr::Num(-1.0))]).simplify())
+        }
+        // b^(a·x + c) = exp((a·x + c)·log b), b > 0 free of x
+        Expr::Pow(base, x) if !base.depends_on(var) => {
+            let a = slope(&x, var)?;
+            let log_b = base.as_ref().clone().log();
+            Some((Expr::Pow(base, x) / (a * log_b)).simplify())
         }
         Expr::Pow(base, q) if !q.depends_on(var) => {
             let a = slope(&base, var)?;

@@ -73,6 +73,8 @@ fn is_half(e: &Expr) -> bool {
 
 fn text(e: &Expr) -> (String, u8) {
     match e {
+        Expr::Add(ts) if ts.is_empty() => ("0".into(), ATOM),
+        Expr::Mul(fs) if fs.is_empty() => ("1".into(), ATOM),
         Expr::Num(v) => (fmt_num(*v), if *v < 0.0 { MUL } else { ATOM }),
         Expr::Pi => ("pi".into(), ATOM),
         Expr::Sym(s) => (s.clone(), ATOM),
@@ -223,6 +225,8 @@ fn latex_product(fs: &[Expr]) -> String {
 
 fn latex(e: &Expr) -> (String, u8) {
     match e {
+        Expr::Add(ts) if ts.is_empty() => ("0".into(), ATOM),
+        Expr::Mul(fs) if fs.is_empty() => ("1".into(), ATOM),
         Expr::Num(v) => (latex_num(*v), if *v < 0.0 { MUL } else { ATOM }),
         Expr::Pi => ("\\pi".into(), ATOM),
         Expr::Sym(s) if s == "k2" => (latex_sym(s), POW),

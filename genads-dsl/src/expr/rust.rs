@@ -80,6 +80,7 @@ impl RustPrinter<'_> {
             Expr::Num(v) => rust_lit(*v),
             Expr::Pi => ("std::f64::consts::PI".into(), PRIMARY),
             Expr::Sym(s) => ((self.symbol)(s), PRIMARY),
+            Expr::Add(ts) if ts.is_empty() => rust_lit(0.0),
             Expr::Add(ts) => {
                 let mut out = String::new();
                 for (i, t) in display_terms(ts).into_iter().enumerate() {
@@ -141,7 +142,7 @@ impl RustPrinter<'_> {
                 let base = self.expr(b);
                 let base = paren(base, PRIMARY);
                 match x.num_value() {
-                    Some(v) if v == 0.5 => (format!("{base}.sqrt()"), PRIMARY),
+                    Some(0.5) => (format!("{base}.sqrt()"), PRIMARY),
                     Some(v) if v.fract() == 0.0 && v.abs() <= 64.0 => {
                         (format!("{base}.powi({})", v as i32), PRIMARY)
                     }

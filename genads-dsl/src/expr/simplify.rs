@@ -55,6 +55,10 @@ fn fold(v: f64) -> Option<Expr> {
     v.is_finite().then(|| lit(v))
 }
 
+fn is_integer(e: &Expr) -> bool {
+    matches!(e, Expr::Num(v) if v.fract() == 0.0)
+}
+
 fn is_num(e: &Expr, v: f64) -> bool {
     matches!(e, Expr::Num(x) if *x == v)
 }
@@ -225,10 +229,13 @@ pub(crate) fn mk_pow(base: Expr, x: Expr) -> Expr {
         return Expr::Pow(Box::new(base), Box::new(x));
     }
     match base {
-        Expr::Pow(b, e) => mk_pow(*b, mk_mul(vec![*e, x])),
+        // (b^e)^x = b^(e·x): for b > 0, or any b when x is an integer.
+        Expr::Pow(b, e) if is_integer(&x) || b.num_value().is_none_or(|v| v > 0.0) => {
+            mk_pow(*b, mk_mul(vec![*e, x]))
+        }
         Expr::Func(Func::Exp, a) => mk_exp(mk_mul(vec![*a, x])),
         Expr::Mul(fs) => {
-            let integer = matches!(x, Expr::Num(v) if v.fract() == 0.0);
+            let integer = is_integer(&x);
             let positive_literals = fs.iter().all(|f| f.num_value().is_none_or(|v| v > 0.0));
             if integer || positive_literals {
                 mk_mul(fs.into_iter().map(|f| mk_pow(f, x.clone())).collect())
