@@ -84,8 +84,8 @@ fn sum_f64(t: &Tensor) -> Result<f64> {
 
 /// Whether every entry of both components is finite.
 pub fn state_is_finite(s: &State) -> Result<bool> {
-    // x − x is 0 for finite x and NaN for ±∞/NaN, so the sum is finite iff every entry is.
-    let f = |t: &Tensor| -> Result<bool> { Ok(sum_f64(&(t - t)?)?.is_finite()) };
+    // 0·x is 0 for finite x and NaN for ±∞/NaN, so the sum is finite iff every entry is.
+    let f = |t: &Tensor| -> Result<bool> { Ok(sum_f64(&t.affine(0.0, 0.0)?)?.is_finite()) };
     Ok(f(&s.phi)? && f(&s.pi)?)
 }
 

@@ -184,14 +184,14 @@ mod tests {
     #[test]
     fn valid_cells_enumerate_the_even_tiles() {
         let mut seen = [false; 8];
-        for c in 0..8 {
+        for (c, seen_c) in seen.iter_mut().enumerate() {
             let (i, j) = Checkerboard::cell_tile(c);
             assert_eq!((i + j) % 2, 0, "cell {c} maps to odd tile ({i}, {j})");
             let ([x0, y0], [x1, y1]) = Checkerboard::cell_rect(c);
             assert_eq!((x1 - x0, y1 - y0), (2.0, 2.0));
             let centre = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
             assert_eq!(Checkerboard::valid_cell(centre.0, centre.1), Some(c));
-            seen[c] = true;
+            *seen_c = true;
         }
         assert!(seen.iter().all(|&s| s));
         // Hand-checked points: the origin's tile (2, 2) is even; (−3, −1) is tile (0, 1): odd.

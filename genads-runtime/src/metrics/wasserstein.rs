@@ -76,7 +76,8 @@ pub fn sliced_w2(
             "sliced W2 needs dim ≥ 1 and ≥ 1 projection".into(),
         ));
     }
-    if x.len() % dim != 0 || y.len() % dim != 0 || x.is_empty() || y.is_empty() {
+    if !x.len().is_multiple_of(dim) || !y.len().is_multiple_of(dim) || x.is_empty() || y.is_empty()
+    {
         return Err(Error::Invalid(format!(
             "sliced W2: point arrays of length {} and {} are not non-empty multiples of dim {dim}",
             x.len(),
