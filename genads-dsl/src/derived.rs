@@ -59,19 +59,21 @@ pub enum Normalisation {
 /// The propagator family recognised from the warp factor, which decides how envelopes are computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Propagator {
-    /// f = e^(r + c): κ̃ = (2/Γ(ν)) (ξ/2)^ν K_ν(ξ), ξ = |k| e^(−r) (up to the shift c).
+    /// f ≡ e^r exactly (a shifted e^(r + c) is `Numerical`): κ̃ = (2/Γ(ν)) (ξ/2)^ν K_ν(ξ),
+    /// ξ = |k| e^(−r).
     Ads {
         /// ν = Δ − d/2.
         nu: f64,
     },
-    /// f = (a r)^(−γ) (hyperscaling violating, massless): K̂ = (|k|u)^β K_β(|k|u) / (2^(β−1) Γ(β)).
+    /// f ≡ (p r)^(−γ), γ = (1−p)/p > 0 (hyperscaling violating, massless field only):
+    /// K̂ = (|k|u)^β K_β(|k|u) / (2^(β−1) Γ(β)), u = (p r)^(1/p). p = 1 (γ = 0) is `Flat`.
     PowerLaw {
         /// p with γ = (1−p)/p.
         p: f64,
         /// β = (1 + (d−1)(1−p))/2.
         beta: f64,
     },
-    /// f = const: exp(−μ r) with μ = sqrt(|k|² f^−2 + max(m², 0)).
+    /// f′ ≡ 0 (f constant): exp(−μ r) with μ = sqrt(|k|² f^−2 + max(m², 0)).
     Flat {
         /// The mass term used in μ.
         mass2: f64,
