@@ -76,3 +76,26 @@ fn rust_printer_shapes() {
     );
     println!("{cse}");
 }
+
+#[test]
+fn hsv_symbolic_kappa_is_minus_gamma_over_r() {
+    let p = Expr::sym("p");
+    let gamma = (n(1.0) - p.clone()) / p.clone();
+    let f = (p.clone() * r()).pow(-gamma);
+    let kappa = (f.diff("r") / f).simplify();
+    assert_eq!(kappa.to_string(), "-p^(-1)*r^(-1)*(1 - p)");
+    for (pv, rv) in [(0.1, 9.5), (0.25, 3.5), (0.5, 1.5), (1.0, 0.7)] {
+        let v = kappa
+            .eval(&|s| match s {
+                "p" => Some(pv),
+                "r" => Some(rv),
+                _ => None,
+            })
+            .expect("finite");
+        let expected = -(1.0 - pv) / pv / rv;
+        assert!(
+            (v - expected).abs() <= 1e-12 * (1.0 + expected.abs()),
+            "{v} vs {expected}"
+        );
+    }
+}
