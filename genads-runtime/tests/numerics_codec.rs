@@ -331,3 +331,79 @@ fn prior_variances() {
     };
     assert!(sample_prior(&mut seeded(1), &bad, &[2, 2], None).is_err());
 }
+
+/// The soft-argmax decoder against a direct evaluation of PAPER.md §4.1 "Decoding": the image is
+/// the band-limited sum Σ_k φ̂(k)(M/K)² e^(2πi(n_x i + n_y j)/M)/M² at each pixel corner, summed over
+/// channels, standardised (unbiased std), softmax(4z), expectation, de-normalised.
+#[test]
+fn soft_argmax_matches_direct_formula() {
+    let codec = paper_point_codec(true);
+    let s = 8.0 / 12f64.sqrt();
+    let p = [0.37 * s, -1.21 * s];
+    let st = codec.encode(&DataBatch::Points(vec![p]), None).unwrap();
+    // Perturb so the image is not a clean point (tests the whole pipeline, not just the peak).
+    let noise = genads_runtime::rng::normal_tensor(&mut seeded(8), &[1, 4, 16, 16], 0.05).unwrap();
+    let phi = (&st.phi + &noise).unwrap();
+    let got = codec.decode(&phi).unwrap().points().unwrap()[0];
+    let v: Vec<f64> = phi
+        .flatten_all()
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let (k, m) = (16usize, 128usize);
+    let freq = |i: usize| {
+        if i < k / 2 {
+            i as f64
+        } else {
+            i as f64 - k as f64
+        }
+    };
+    let gain = ((m / k) * (m / k)) as f64;
+    let mut img = vec![0.0f64; m * m];
+    let tau = std::f64::consts::TAU;
+    for ch in 0..2 {
+        for a in 0..k {
+            for b in 0..k {
+                let re = v[(2 * ch) * 256 + a * k + b];
+                let im = v[(2 * ch + 1) * 256 + a * k + b];
+                for i in 0..m {
+                    for j in 0..m {
+                        let ang = tau * (freq(a) * i as f64 + freq(b) * j as f64) / m as f64;
+                        img[i * m + j] += gain * (re * ang.cos() - im * ang.sin()) / (m * m) as f64;
+                    }
+                }
+            }
+        }
+    }
+    let n = img.len() as f64;
+    let mean = img.iter().sum::<f64>() / n;
+    let std = (img.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0))
+        .sqrt()
+        .max(1e-6);
+    let logits: Vec<f64> = img.iter().map(|x| 4.0 * (x - mean) / std).collect();
+    let mx = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = logits.iter().map(|l| (l - mx).exp()).collect();
+    let z: f64 = w.iter().sum();
+    let ex: f64 = w
+        .iter()
+        .enumerate()
+        .map(|(q, w)| w * (q / m) as f64)
+        .sum::<f64>()
+        / z;
+    let ey: f64 = w
+        .iter()
+        .enumerate()
+        .map(|(q, w)| w * (q % m) as f64)
+        .sum::<f64>()
+        / z;
+    let want = [
+        (-4.0 + ex * 8.0 / m as f64) * s,
+        (-4.0 + ey * 8.0 / m as f64) * s,
+    ];
+    assert!(
+        (got[0] - want[0]).abs() < 1e-8 && (got[1] - want[1]).abs() < 1e-8,
+        "{got:?} vs {want:?}"
+    );
+}

@@ -3,7 +3,7 @@
 use super::{add_lift_noise, check_points, read_tensor, Codec, DataBatch, DataScaling};
 use crate::envelope::EnvelopeGrid;
 use crate::rng::ChaCha8Rng;
-use crate::spectral::{fft_indices, Complex64, Fft2, FftNorm, ModeGrid};
+use crate::spectral::{fft_indices, Complex64, Fft2, ModeGrid};
 use crate::{Error, Modes, Result, State};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -140,9 +140,6 @@ impl PointSourceCodec {
     fn soft_argmax(&self, spec: &[Complex64], scratch: &mut [Complex64]) -> Result<[f64; 2]> {
         let k = self.config.modes;
         let m = self.config.decoder.grid;
-        scratch
-            .iter_mut()
-            .for_each(|v| *v = Complex64::new(0.0, 0.0));
         // Zero-pad: copy each of the four corner blocks to the same corner of the M×M spectrum.
         let idx: Vec<usize> = fft_indices(k)
             .into_iter()
@@ -155,26 +152,40 @@ impl PointSourceCodec {
             })
             .collect();
         let gain = (m as f64 / k as f64).powi(2);
-        for i in 0..k {
-            for j in 0..k {
-                scratch[idx[i] * m + idx[j]] = spec[i * k + j] * gain;
+        // Sparse 2-D inverse FFT of the zero-padded spectrum: only K of the M rows are non-zero, so
+        // transform those K rows along y, then all M columns along x (K + M transforms, not 2M).
+        let (rows, cols) = scratch.split_at_mut(k * m);
+        rows.iter_mut().for_each(|v| *v = Complex64::new(0.0, 0.0));
+        for a in 0..k {
+            for b in 0..k {
+                rows[a * m + idx[b]] = spec[a * k + b] * gain;
             }
         }
-        self.ifft.inverse(scratch, FftNorm::Backward)?;
+        self.ifft.inverse_rows_unnormalised(rows)?;
+        cols.iter_mut().for_each(|v| *v = Complex64::new(0.0, 0.0));
+        for j in 0..m {
+            for a in 0..k {
+                cols[j * m + idx[a]] = rows[a * m + j];
+            }
+        }
+        self.ifft.inverse_rows_unnormalised(cols)?;
+        // cols[j·M + i] is M²·image(x_i, y_j) (the 1/N of the backward inverse is applied below).
         let n = (m * m) as f64;
-        let mean = scratch.iter().map(|v| v.re).sum::<f64>() / n;
+        let inv_n = 1.0 / n;
+        let mean = cols.iter().map(|v| v.re).sum::<f64>() * inv_n / n;
         // Unbiased std (torch's default), clamped at 1e-6.
-        let var = scratch.iter().map(|v| (v.re - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-        let std = var.sqrt().max(1e-6);
-        let beta = self.config.decoder.sharpness / std;
-        let zmax = scratch
+        let var = cols
             .iter()
-            .map(|v| v.re)
-            .fold(f64::NEG_INFINITY, f64::max);
+            .map(|v| (v.re * inv_n - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1.0).max(1.0);
+        let std = var.sqrt().max(1e-6);
+        let beta = self.config.decoder.sharpness / std * inv_n;
+        let zmax = cols.iter().map(|v| v.re).fold(f64::NEG_INFINITY, f64::max);
         let (mut wsum, mut ex, mut ey) = (0.0, 0.0, 0.0);
-        for i in 0..m {
-            for j in 0..m {
-                let wgt = (beta * (scratch[i * m + j].re - zmax)).exp();
+        for j in 0..m {
+            for i in 0..m {
+                let wgt = (beta * (cols[j * m + i].re - zmax)).exp();
                 wsum += wgt;
                 ex += wgt * i as f64;
                 ey += wgt * j as f64;
@@ -211,22 +222,30 @@ impl Codec for PointSourceCodec {
         let mut phi = vec![0.0f64; pts.len() * per_sample];
         let mut pi = vec![0.0f64; pts.len() * per_sample];
         let (kx, ky) = (&self.grid.kx, &self.grid.ky);
+        let mut ex = vec![Complex64::new(0.0, 0.0); k];
+        let mut ey = vec![Complex64::new(0.0, 0.0); k];
         for (s, p) in pts.iter().enumerate() {
             let x = self.config.scaling.apply(p[0]) - self.config.box_min[0];
             let y = self.config.scaling.apply(p[1]) - self.config.box_min[1];
+            // Separable shift-theorem phase: e^(−i(k_x x + k_y y)) = e^(−i k_x x) e^(−i k_y y).
+            for i in 0..k {
+                let (sx, cx) = (kx[i] * x).sin_cos();
+                ex[i] = Complex64::new(cx, -sx);
+                let (sy, cy) = (ky[i] * y).sin_cos();
+                ey[i] = Complex64::new(cy, -sy);
+            }
             let base = s * per_sample;
             for i in 0..k {
                 for j in 0..k {
                     let m = i * k + j;
-                    let phase = kx[i] * x + ky[j] * y;
-                    let (sn, cs) = phase.sin_cos();
+                    let z = ex[i] * ey[j];
                     for ch in 0..c {
                         let re = base + 2 * ch * kk + m;
                         let im = re + kk;
-                        phi[re] = self.env.phi[m] * cs;
-                        phi[im] = -self.env.phi[m] * sn;
-                        pi[re] = self.env.pi[m] * cs;
-                        pi[im] = -self.env.pi[m] * sn;
+                        phi[re] = self.env.phi[m] * z.re;
+                        phi[im] = self.env.phi[m] * z.im;
+                        pi[re] = self.env.pi[m] * z.re;
+                        pi[im] = self.env.pi[m] * z.im;
                     }
                 }
             }
@@ -256,7 +275,7 @@ impl Codec for PointSourceCodec {
         let v = read_tensor(phi, &[b, 2 * c, k, k], "point decode")?;
         let kk = k * k;
         let m = self.config.decoder.grid;
-        let mut scratch = vec![Complex64::new(0.0, 0.0); m * m];
+        let mut scratch = vec![Complex64::new(0.0, 0.0); (k + m) * m];
         let mut spec = vec![Complex64::new(0.0, 0.0); kk];
         let mut out = Vec::with_capacity(b);
         for s in 0..b {

@@ -79,6 +79,22 @@ impl Fft2 {
         self.run(data, true, s)
     }
 
+    /// Unnormalised 1-D inverse transform of every contiguous row of length w in `data` (a building
+    /// block for sparse/zero-padded 2-D transforms).
+    pub fn inverse_rows_unnormalised(&self, data: &mut [Complex64]) -> Result<()> {
+        if data.len() % self.w != 0 {
+            return Err(Error::Invalid(format!(
+                "row FFT buffer of length {} is not a whole number of rows of {}",
+                data.len(),
+                self.w
+            )));
+        }
+        if !data.is_empty() {
+            self.row_inv.process(data);
+        }
+        Ok(())
+    }
+
     fn run(&self, data: &mut [Complex64], inverse: bool, scale: f64) -> Result<()> {
         let (h, w) = (self.h, self.w);
         let n = h * w;
