@@ -27,7 +27,8 @@ pub enum Solver {
         /// Number of steps (≥ 1).
         steps: usize,
     },
-    /// Adaptive Dormand–Prince 5(4) with FSAL and a standard step-size controller.
+    /// Adaptive Dormand–Prince 5(4) with FSAL and a standard step-size controller. On f32 states
+    /// tolerances below ~1e-6 ask for more than single precision holds (expect the step budget to run out).
     Dopri5 {
         /// Relative tolerance (> 0).
         rtol: f64,
@@ -42,6 +43,60 @@ impl Default for Solver {
     /// The paper's solver: RK4 with 100 steps.
     fn default() -> Self {
         Solver::Rk4 { steps: 100 }
+    }
+}
+
+/// The solver family without its options: the typed value a CLI flag (`--solver rk4`) parses into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SolverKind {
+    /// [`Solver::Euler`].
+    Euler,
+    /// [`Solver::Heun`].
+    Heun,
+    /// [`Solver::Rk4`].
+    Rk4,
+    /// [`Solver::Dopri5`].
+    Dopri5,
+}
+
+impl SolverKind {
+    /// Every kind, in the order the CLI lists them.
+    pub const ALL: [SolverKind; 4] = [
+        SolverKind::Euler,
+        SolverKind::Heun,
+        SolverKind::Rk4,
+        SolverKind::Dopri5,
+    ];
+
+    /// The lower-case name (`euler`, `heun`, `rk4`, `dopri5`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverKind::Euler => "euler",
+            SolverKind::Heun => "heun",
+            SolverKind::Rk4 => "rk4",
+            SolverKind::Dopri5 => "dopri5",
+        }
+    }
+}
+
+impl std::fmt::Display for SolverKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SolverKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        SolverKind::ALL
+            .into_iter()
+            .find(|k| k.name() == lower)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown solver {s:?}; expected one of euler, heun, rk4, dopri5"
+                ))
+            })
     }
 }
 
@@ -128,6 +183,33 @@ where
 }
 
 impl Solver {
+    /// Builds a solver from a kind and the CLI's options: `steps` for the fixed-step kinds, `tol`
+    /// (used as both rtol and atol) and `max_steps` for Dopri5. The result is validated.
+    pub fn from_kind(kind: SolverKind, steps: usize, tol: f64, max_steps: usize) -> Result<Self> {
+        let s = match kind {
+            SolverKind::Euler => Solver::Euler { steps },
+            SolverKind::Heun => Solver::Heun { steps },
+            SolverKind::Rk4 => Solver::Rk4 { steps },
+            SolverKind::Dopri5 => Solver::Dopri5 {
+                rtol: tol,
+                atol: tol,
+                max_steps,
+            },
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The solver's kind.
+    pub fn kind(&self) -> SolverKind {
+        match self {
+            Solver::Euler { .. } => SolverKind::Euler,
+            Solver::Heun { .. } => SolverKind::Heun,
+            Solver::Rk4 { .. } => SolverKind::Rk4,
+            Solver::Dopri5 { .. } => SolverKind::Dopri5,
+        }
+    }
+
     /// Checks the options.
     pub fn validate(&self) -> Result<()> {
         match *self {

@@ -5,7 +5,7 @@
 //! φ = e^{sin t}(φ₀ cos θ + π₀ sin θ), π = e^{sin t}(−φ₀ sin θ + π₀ cos θ).
 
 use candle_core::{DType, Device, Tensor};
-use genads_runtime::solver::Solver;
+use genads_runtime::solver::{Solver, SolverKind};
 use genads_runtime::{Result, State};
 
 fn state(phi: &[f64], pi: &[f64], dtype: DType) -> State {
@@ -249,4 +249,32 @@ fn bad_inputs_are_errors() {
     }
     .solve(good(), velocity)
     .is_err());
+}
+
+#[test]
+fn solver_kinds_parse_and_build() {
+    for kind in SolverKind::ALL {
+        assert_eq!(kind.name().parse::<SolverKind>().unwrap(), kind);
+        assert_eq!(
+            Solver::from_kind(kind, 10, 1e-5, 1000).unwrap().kind(),
+            kind
+        );
+    }
+    assert_eq!(" RK4 ".parse::<SolverKind>().unwrap(), SolverKind::Rk4);
+    assert!("rk45".parse::<SolverKind>().is_err());
+    assert_eq!(
+        Solver::from_kind(SolverKind::Rk4, 100, 0.0, 0).unwrap(),
+        Solver::default()
+    );
+    assert!(Solver::from_kind(SolverKind::Heun, 0, 1e-5, 10).is_err());
+    assert!(Solver::from_kind(SolverKind::Dopri5, 10, -1.0, 10).is_err());
+}
+
+#[test]
+fn dopri5_on_f32_states() {
+    // The sampling setting: f32 tensors, error norm accumulated in f64.
+    let solver = Solver::Dopri5 { rtol: 1e-5, atol: 1e-5, max_steps: 1000 };
+    let (err, nfe) = global_error(solver, DType::F32);
+    assert!(err < 1e-4, "error {err}");
+    assert!(nfe < 200, "nfe {nfe}");
 }
