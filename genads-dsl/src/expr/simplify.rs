@@ -13,6 +13,9 @@
 //!   `exp(c·log a + …) = a^c·exp(…)`, `log(exp a) = a`, `log(a^b) = b·log a`,
 //!   `log(ab) = log a + log b`;
 //! * terms and factors sorted by the canonical order, so equal expressions print identically.
+//!
+//! Not done: expanding products of sums, factoring, or any polynomial normal form. Two trees equal
+//! only through such identities (`(p - 1)·x` and `-(1 - p)·x`) may keep different forms.
 
 use super::order::cmp_expr;
 use super::{Expr, Func};
