@@ -128,6 +128,7 @@ fn main() {
                 hidden: 512,
                 depth: 3,
                 time_dim: 64,
+                time_scale: 1,
             })),
             batch: 256,
         },

@@ -331,7 +331,7 @@ mod tests {
             .unwrap()
             .backward()
             .unwrap();
-        let n = global_grad_norm(&[var.clone()], &grads).unwrap();
+        let n = global_grad_norm(std::slice::from_ref(&var), &grads).unwrap();
         assert!((n - 5.0).abs() < 1e-6);
         // With scale 1/5 the first Adam step is still ±lr (scale-invariant), so check m instead.
         let mut opt = AdamW::new(

@@ -526,7 +526,7 @@ impl Trainer {
             });
             let done = self.step >= total || time_limit.is_some_and(|s| now >= s);
             let pause_start = Instant::now();
-            if (self.cfg.eval_every > 0 && self.step % self.cfg.eval_every == 0) || done {
+            if (self.cfg.eval_every > 0 && self.step.is_multiple_of(self.cfg.eval_every)) || done {
                 let metrics = match eval.as_mut() {
                     Some(f) => {
                         f(self.ema_net.as_ref(), self.step).map_err(|source| TrainError::Eval {
@@ -541,7 +541,9 @@ impl Trainer {
                 window = (0.0, 0);
                 last_metrics = Some(metrics);
             }
-            if (self.cfg.checkpoint_every > 0 && self.step % self.cfg.checkpoint_every == 0) || done
+            if (self.cfg.checkpoint_every > 0
+                && self.step.is_multiple_of(self.cfg.checkpoint_every))
+                || done
             {
                 self.save_checkpoint(now)?;
             }

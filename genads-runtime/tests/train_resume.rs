@@ -20,6 +20,7 @@ fn config(steps: u64) -> TrainConfig {
         hidden: 16,
         depth: 2,
         time_dim: 8,
+        time_scale: 1,
     });
     cfg.budget = Budget::Steps(steps);
     cfg.batch_size = 32;
@@ -230,6 +231,7 @@ fn checkpoints_of_other_models_are_refused() {
         hidden: 8,
         depth: 2,
         time_dim: 8,
+        time_scale: 1,
     });
     build_from_config(
         &cfg,

@@ -24,6 +24,9 @@ pub struct CnnConfig {
     pub depth: usize,
     /// Sinusoidal time-embedding dimension.
     pub time_dim: usize,
+    /// The embedding sees `time_scale·t` (paper: 1).
+    #[serde(default = "super::one")]
+    pub time_scale: u32,
     /// GroupNorm groups.
     pub groups: usize,
 }
@@ -34,6 +37,7 @@ impl CnnConfig {
         hidden: 64,
         depth: 3,
         time_dim: 128,
+        time_scale: 1,
         groups: 8,
     };
 
@@ -42,21 +46,27 @@ impl CnnConfig {
         if self.hidden == 0 || self.depth == 0 || self.groups == 0 {
             return Err("CNN hidden width, depth and groups must be positive".into());
         }
-        if self.hidden % self.groups != 0 {
+        if !self.hidden.is_multiple_of(self.groups) {
             return Err(format!(
                 "CNN hidden width {} is not divisible by the {} GroupNorm groups",
                 self.hidden, self.groups
             ));
         }
         let scale = 1usize << self.depth.min(20);
-        if modes == 0 || modes % scale != 0 {
+        if modes == 0 || !modes.is_multiple_of(scale) {
             return Err(format!(
                 "a CNN of depth {} needs the mode count to be a multiple of {scale}, got {modes}",
                 self.depth
             ));
         }
-        if self.time_dim == 0 || self.time_dim % 2 != 0 {
-            return Err(format!("time-embedding size must be even, got {}", self.time_dim));
+        if self.time_scale == 0 {
+            return Err("time scale must be positive".into());
+        }
+        if self.time_dim == 0 || !self.time_dim.is_multiple_of(2) {
+            return Err(format!(
+                "time-embedding size must be even, got {}",
+                self.time_dim
+            ));
         }
         Ok(())
     }
@@ -112,7 +122,12 @@ impl CnnNet {
     pub fn new(cfg: &CnnConfig, channels: usize, hermite: bool, vb: VarBuilder) -> Result<Self> {
         let h = cfg.hidden;
         let g = cfg.groups;
-        let embedding = SinusoidalEmbedding::new(cfg.time_dim, MAX_PERIOD, vb.device())?;
+        let embedding = SinusoidalEmbedding::scaled(
+            cfg.time_dim,
+            MAX_PERIOD,
+            f64::from(cfg.time_scale),
+            vb.device(),
+        )?;
         let time1 = linear(vb.pp("time.0"), cfg.time_dim, 4 * h)?;
         let time2 = linear(vb.pp("time.1"), 4 * h, h)?;
         let input = conv2d(vb.pp("input"), 2 * channels, h, 3, 1, 1)?;
@@ -165,10 +180,10 @@ impl VelocityNet for CnnNet {
         let temb = self.embedding.forward(t)?;
         let temb = self.time2.forward(&self.time1.forward(&temb)?.silu()?)?;
         let x = Tensor::cat(&[&state.phi, &state.pi], 1)?;
-        let mut h = self
-            .input
-            .forward(&x)?
-            .broadcast_add(&temb.reshape((b, self.hidden, 1, 1))?)?;
+        let mut h =
+            self.input
+                .forward(&x)?
+                .broadcast_add(&temb.reshape((b, self.hidden, 1, 1))?)?;
         let mut skips = Vec::with_capacity(self.encoder.len());
         for block in &self.encoder {
             let next = block.forward(&h)?;

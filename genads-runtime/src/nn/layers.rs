@@ -73,9 +73,10 @@ pub fn group_norm(vb: VarBuilder, groups: usize, channels: usize) -> Result<Grou
 /// the architecture and the seed.
 pub fn init_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let data = varmap.data().lock().map_err(|_| {
-        candle_core::Error::Msg("variable map lock poisoned".to_string())
-    })?;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("variable map lock poisoned".to_string()))?;
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
     for name in names {

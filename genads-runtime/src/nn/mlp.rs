@@ -23,6 +23,9 @@ pub struct MlpConfig {
     pub depth: usize,
     /// Sinusoidal time-embedding dimension.
     pub time_dim: usize,
+    /// The embedding sees `time_scale·t` (paper: 1).
+    #[serde(default = "super::one")]
+    pub time_scale: u32,
 }
 
 impl MlpConfig {
@@ -31,6 +34,7 @@ impl MlpConfig {
         hidden: 1442,
         depth: 6,
         time_dim: 128,
+        time_scale: 1,
     };
 
     /// Checks the configuration.
@@ -38,8 +42,14 @@ impl MlpConfig {
         if self.hidden == 0 || self.depth == 0 {
             return Err("MLP hidden width and depth must be positive".into());
         }
-        if self.time_dim == 0 || self.time_dim % 2 != 0 {
-            return Err(format!("time-embedding size must be even, got {}", self.time_dim));
+        if self.time_scale == 0 {
+            return Err("time scale must be positive".into());
+        }
+        if self.time_dim == 0 || !self.time_dim.is_multiple_of(2) {
+            return Err(format!(
+                "time-embedding size must be even, got {}",
+                self.time_dim
+            ));
         }
         Ok(())
     }
@@ -58,7 +68,12 @@ pub struct MlpNet {
 impl MlpNet {
     /// Builds the MLP for states whose components hold `n` elements per sample.
     pub fn new(cfg: &MlpConfig, n: usize, hermite: bool, vb: VarBuilder) -> Result<Self> {
-        let embedding = SinusoidalEmbedding::new(cfg.time_dim, MAX_PERIOD, vb.device())?;
+        let embedding = SinusoidalEmbedding::scaled(
+            cfg.time_dim,
+            MAX_PERIOD,
+            f64::from(cfg.time_scale),
+            vb.device(),
+        )?;
         let mut layers = Vec::with_capacity(cfg.depth);
         let mut width = 2 * n + cfg.time_dim;
         for i in 0..cfg.depth {

@@ -23,6 +23,11 @@ pub use time_embedding::SinusoidalEmbedding;
 
 use crate::State;
 
+/// Serde default of the time scales.
+fn one() -> u32 {
+    1
+}
+
 /// A velocity network: (S_t, t) ↦ t-velocity of S.
 pub trait VelocityNet: Send {
     /// `state` components of shape (B, …), `t` of shape (B,) f32 in [0, 1]; returns the predicted
@@ -111,7 +116,12 @@ pub fn build_from_config(
         )),
         (NetConfig::Mlp(cfg), kind) => {
             cfg.validate().map_err(mismatch)?;
-            Ok(Box::new(MlpNet::new(cfg, kind.component_len(), hermite, vb)?))
+            Ok(Box::new(MlpNet::new(
+                cfg,
+                kind.component_len(),
+                hermite,
+                vb,
+            )?))
         }
     }
 }
@@ -177,6 +187,7 @@ mod tests {
             hidden: 8,
             depth: 2,
             time_dim: 8,
+            time_scale: 1,
             groups: 4,
         });
         for hermite in [false, true] {
@@ -198,7 +209,14 @@ mod tests {
             let v = net.forward(&s, &t).unwrap();
             assert_eq!(v.phi.dims(), &[2, 4, 8, 8]);
             assert_eq!(v.pi.dims(), &[2, 4, 8, 8]);
-            let phi_abs = v.phi.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+            let phi_abs = v
+                .phi
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             assert_eq!(phi_abs == 0.0, hermite);
         }
         // Mode count not divisible by 2^depth, CNN on points: typed errors.
@@ -222,6 +240,7 @@ mod tests {
             hidden: 16,
             depth: 2,
             time_dim: 8,
+            time_scale: 1,
         });
         let values = |seed| {
             let vm = VarMap::new();

@@ -44,7 +44,9 @@ impl std::str::FromStr for Preset {
             "quick" => Ok(Preset::Quick),
             "small" => Ok(Preset::Small),
             "paper" => Ok(Preset::Paper),
-            other => Err(format!("unknown preset `{other}` (expected quick, small or paper)")),
+            other => Err(format!(
+                "unknown preset `{other}` (expected quick, small or paper)"
+            )),
         }
     }
 }
@@ -82,22 +84,26 @@ impl Preset {
                 hidden: 32,
                 depth: 2,
                 time_dim: 64,
+                time_scale: 1,
                 groups: 8,
             }),
             (Preset::Small, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 512,
                 depth: 4,
                 time_dim: 64,
+                time_scale: 1,
             }),
             (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 512,
                 depth: 3,
                 time_dim: 64,
+                time_scale: 1,
             }),
             (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 256,
                 depth: 3,
                 time_dim: 64,
+                time_scale: 1,
             }),
         }
     }

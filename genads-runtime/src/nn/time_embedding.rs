@@ -10,14 +10,25 @@ pub const MAX_PERIOD: f64 = 1.0e4;
 #[derive(Debug, Clone)]
 pub struct SinusoidalEmbedding {
     dim: usize,
+    /// t is multiplied by this before embedding (1 in the paper).
+    scale: f64,
     /// Frequencies, shape (1, dim/2), f32.
     freqs: Tensor,
 }
 
 impl SinusoidalEmbedding {
-    /// An embedding of even dimension `dim` with the given max period.
+    /// An embedding of even dimension `dim` with the given max period (of raw t).
     pub fn new(dim: usize, max_period: f64, device: &Device) -> Result<Self> {
-        if dim == 0 || dim % 2 != 0 {
+        Self::scaled(dim, max_period, 1.0, device)
+    }
+
+    /// Like [`SinusoidalEmbedding::new`] but embeds `scale·t`: the highest frequency becomes
+    /// `scale` (the paper's raw t ∈ [0, 1] leaves most channels nearly constant, PAPER.md §10.9).
+    pub fn scaled(dim: usize, max_period: f64, scale: f64, device: &Device) -> Result<Self> {
+        if !(scale.is_finite() && scale > 0.0) {
+            candle_core::bail!("time-embedding scale must be positive, got {scale}");
+        }
+        if dim == 0 || !dim.is_multiple_of(2) {
             candle_core::bail!("time-embedding dimension must be even and positive, got {dim}");
         }
         let half = dim / 2;
@@ -25,7 +36,7 @@ impl SinusoidalEmbedding {
             .map(|i| (-(max_period.ln()) * i as f64 / half as f64).exp() as f32)
             .collect();
         let freqs = Tensor::from_vec(freqs, (1, half), device)?;
-        Ok(Self { dim, freqs })
+        Ok(Self { dim, scale, freqs })
     }
 
     /// Embedding dimension.
@@ -35,7 +46,10 @@ impl SinusoidalEmbedding {
 
     /// Embeds `t` of shape (B,) into (B, dim) = [sin(t·ω), cos(t·ω)].
     pub fn forward(&self, t: &Tensor) -> Result<Tensor> {
-        let t = t.to_dtype(DType::F32)?.flatten_all()?.unsqueeze(1)?;
+        let mut t = t.to_dtype(DType::F32)?.flatten_all()?.unsqueeze(1)?;
+        if self.scale != 1.0 {
+            t = (t * self.scale)?;
+        }
         let args = t.broadcast_mul(&self.freqs)?;
         Tensor::cat(&[args.sin()?, args.cos()?], 1)
     }
@@ -58,5 +72,22 @@ mod tests {
         assert!((v[1][2] - 0.005f32.sin()).abs() < 1e-7);
         assert!((v[1][6] - 0.005f32.cos()).abs() < 1e-6);
         assert!(SinusoidalEmbedding::new(7, MAX_PERIOD, &Device::Cpu).is_err());
+        // Scaled: embedding of t under scale 10 equals the unscaled embedding of 10·t.
+        let s = SinusoidalEmbedding::scaled(8, MAX_PERIOD, 10.0, &Device::Cpu).unwrap();
+        let a = s
+            .forward(&Tensor::new(&[0.05f32], &Device::Cpu).unwrap())
+            .unwrap();
+        let b = e
+            .forward(&Tensor::new(&[0.5f32], &Device::Cpu).unwrap())
+            .unwrap();
+        let d = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(d < 1e-6);
     }
 }
