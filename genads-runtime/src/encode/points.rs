@@ -228,17 +228,19 @@ impl Codec for PointSourceCodec {
             let x = self.config.scaling.apply(p[0]) - self.config.box_min[0];
             let y = self.config.scaling.apply(p[1]) - self.config.box_min[1];
             // Separable shift-theorem phase: e^(−i(k_x x + k_y y)) = e^(−i k_x x) e^(−i k_y y).
-            for i in 0..k {
-                let (sx, cx) = (kx[i] * x).sin_cos();
-                ex[i] = Complex64::new(cx, -sx);
-                let (sy, cy) = (ky[i] * y).sin_cos();
-                ey[i] = Complex64::new(cy, -sy);
+            for (e, kx) in ex.iter_mut().zip(kx) {
+                let (sx, cx) = (kx * x).sin_cos();
+                *e = Complex64::new(cx, -sx);
+            }
+            for (e, ky) in ey.iter_mut().zip(ky) {
+                let (sy, cy) = (ky * y).sin_cos();
+                *e = Complex64::new(cy, -sy);
             }
             let base = s * per_sample;
-            for i in 0..k {
-                for j in 0..k {
+            for (i, exi) in ex.iter().enumerate() {
+                for (j, eyj) in ey.iter().enumerate() {
                     let m = i * k + j;
-                    let z = ex[i] * ey[j];
+                    let z = exi * eyj;
                     for ch in 0..c {
                         let re = base + 2 * ch * kk + m;
                         let im = re + kk;

@@ -286,7 +286,7 @@ fn integrate(
     }
     let dir = span.signum();
     let mut r = r0;
-    let mut h = (span.abs() * 1e-3).max(1e-8).min(0.05) * dir;
+    let mut h = (span.abs() * 1e-3).clamp(1e-8, 0.05) * dir;
     for _ in 0..opts.max_steps {
         if (r1 - r) * dir <= 0.0 {
             return Ok(());
@@ -316,7 +316,7 @@ fn integrate(
             let scale = opts.atol + opts.rtol * st[c].abs().max(y5[c].abs());
             err = err.max((h * (d5 - d4)).abs() / scale);
         }
-        if !err.is_finite() || !(y5[0].is_finite() && y5[1].is_finite()) {
+        if !(err.is_finite() && y5[0].is_finite() && y5[1].is_finite()) {
             h *= 0.25;
             if h.abs() < 1e-14 * (1.0 + r.abs()) {
                 return Err(Error::Invalid(format!(

@@ -94,7 +94,7 @@ fn k_mu_pair(mu: f64, x: f64, scaled: bool) -> (f64, f64) {
             q += c * qnew;
             b += 2.0;
             d = 1.0 / (b + a * d);
-            delh = (b * d - 1.0) * delh;
+            delh *= b * d - 1.0;
             h += delh;
             let dels = q * delh;
             s += dels;

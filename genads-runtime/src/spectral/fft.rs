@@ -82,7 +82,7 @@ impl Fft2 {
     /// Unnormalised 1-D inverse transform of every contiguous row of length w in `data` (a building
     /// block for sparse/zero-padded 2-D transforms).
     pub fn inverse_rows_unnormalised(&self, data: &mut [Complex64]) -> Result<()> {
-        if data.len() % self.w != 0 {
+        if !data.len().is_multiple_of(self.w) {
             return Err(Error::Invalid(format!(
                 "row FFT buffer of length {} is not a whole number of rows of {}",
                 data.len(),
@@ -98,7 +98,7 @@ impl Fft2 {
     fn run(&self, data: &mut [Complex64], inverse: bool, scale: f64) -> Result<()> {
         let (h, w) = (self.h, self.w);
         let n = h * w;
-        if data.len() % n != 0 {
+        if !data.len().is_multiple_of(n) {
             return Err(Error::Invalid(format!(
                 "FFT buffer of length {} is not a whole number of {h}×{w} images",
                 data.len()
