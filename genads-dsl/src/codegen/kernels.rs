@@ -289,6 +289,7 @@ pub(super) fn path_target(w: &mut String, d: &Derived, ty: &str, rt: &str) {
         w,
         "            let m: [[f32; 4]; 4] = m.map(|row| row.map(|x| x as f32));"
     );
+    let _ = writeln!(w, "            let kc = &kc[..hw];");
     let _ = writeln!(w, "            for ch in 0..channels {{");
     let _ = writeln!(w, "                let o = i * n + ch * hw;");
     let _ = writeln!(w, "                let (p0, q0, p1, q1) = (&p0[o..o + hw], &q0[o..o + hw], &p1[o..o + hw], &q1[o..o + hw]);");
@@ -420,6 +421,7 @@ pub(super) fn velocity(w: &mut String, d: &Derived, ty: &str, rt: &str) {
         lit(span)
     );
     backbone_coefficients(w, ty, rt, &lit(scale));
+    let _ = writeln!(w, "            let kc = &kc[..hw];");
     let _ = writeln!(w, "            for ch in 0..channels {{");
     let _ = writeln!(w, "                let o = i * n + ch * hw;");
     let _ = writeln!(
