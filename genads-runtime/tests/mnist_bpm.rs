@@ -96,3 +96,37 @@ fn bits_per_mode_definition() {
     assert!((bits_per_mode(&lp, d).unwrap() - 1.0).abs() < 1e-12);
     assert!(bits_per_mode(&[], d).is_err());
 }
+
+#[test]
+fn likelihood_runs_through_the_unet() {
+    use candle_core::DType;
+    use candle_nn::{VarBuilder, VarMap};
+    use genads_runtime::mnist::bpm::{join_state, split_state};
+    use genads_runtime::mnist::unet::{UNet, UNetConfig};
+    use genads_runtime::nn::{init_seeded, Preset, VelocityNet};
+
+    let vm = VarMap::new();
+    let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+    let net = UNet::new(&UNetConfig::preset(Preset::Quick), 2, false, vb).unwrap();
+    init_seeded(&vm, 4).unwrap();
+    let field = |x: &Tensor, t: f64| -> candle_core::Result<Tensor> {
+        let s = split_state(x).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let tt = Tensor::from_vec(vec![t as f32; x.dim(0)?], x.dim(0)?, x.device())?;
+        let v = net.forward(&s, &tt)?;
+        Tensor::cat(&[&v.phi, &v.pi], 1)
+    };
+    let mut rng = genads_runtime::rng::seeded(9);
+    let phi = genads_runtime::rng::normal_tensor(&mut rng, &[2, 2, 28, 28], 1.0).unwrap();
+    let pi = genads_runtime::rng::normal_tensor(&mut rng, &[2, 2, 28, 28], 1.0).unwrap();
+    let x = join_state(&genads_runtime::State { phi, pi }).unwrap();
+    let var = vec![1.0; 4 * 28 * 28];
+    let prior = |s: &Tensor| gaussian_log_density(s, &var);
+    let cfg = LikelihoodConfig {
+        steps: 2,
+        ..LikelihoodConfig::default()
+    };
+    let lp = log_likelihood(&field, &x, &prior, &cfg).unwrap();
+    assert_eq!(lp.len(), 2);
+    assert!(lp.iter().all(|v| v.is_finite()));
+    assert!(bits_per_mode(&lp, 2 * 28 * 28).unwrap().is_finite());
+}

@@ -34,7 +34,9 @@ fn time_steps(cfg: &UNetConfig, batch: usize, steps: usize) -> f64 {
         let out = Tensor::cat(&[&v.phi, &v.pi], 1).unwrap();
         let loss = (out - target).unwrap().sqr().unwrap().mean_all().unwrap();
         opt.backward_step(&loss).unwrap();
-        times.push(start.elapsed().as_secs_f64());
+        let dt = start.elapsed().as_secs_f64();
+        println!("  step {}: {dt:.3} s", times.len());
+        times.push(dt);
     }
     // drop the warm-up step
     times[1..].iter().sum::<f64>() / steps as f64
