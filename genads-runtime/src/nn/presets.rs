@@ -84,26 +84,26 @@ impl Preset {
                 hidden: 32,
                 depth: 2,
                 time_dim: 64,
-                time_scale: 1,
+                time_scale: 1000,
                 groups: 8,
             }),
             (Preset::Small, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 512,
                 depth: 4,
                 time_dim: 64,
-                time_scale: 1,
+                time_scale: 1000,
             }),
             (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 512,
                 depth: 3,
                 time_dim: 64,
-                time_scale: 1,
+                time_scale: 1000,
             }),
             (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 256,
                 depth: 3,
                 time_dim: 64,
-                time_scale: 1,
+                time_scale: 1000,
             }),
         }
     }
