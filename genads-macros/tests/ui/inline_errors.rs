@@ -1,3 +1,4 @@
+extern crate genads_macros as genads;
 // Inline source: DSL errors point at the offending token.
 genads::genads_model! {
     model too_light {

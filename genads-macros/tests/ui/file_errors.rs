@@ -1,3 +1,4 @@
+extern crate genads_macros as genads;
 // File form: errors point at the `file = "…"` (or `model = "…"`) literal, with file:line:col.
 genads::genads_model!(file = "bad_delta.genads");
 
