@@ -268,14 +268,23 @@ impl Experiment {
         n: usize,
         solver: &Solver,
         seed: u64,
-    ) -> Result<(BTreeMap<String, f64>, Vec<[f64; 2]>)> {
+    ) -> Result<Evaluation> {
         let mut rng = crate::rng::seeded(seed);
         let (points, nfe) = self.sample_points(net, n, 2000, solver, &mut rng)?;
         let metrics = score_points(self.reference_points(n), &points)?;
-        let mut map = metrics;
-        map.insert("nfe".into(), nfe as f64);
-        Ok((map, points))
+        let mut metrics = metrics;
+        metrics.insert("nfe".into(), nfe as f64);
+        Ok(Evaluation { metrics, points })
     }
+}
+
+/// The result of [`Experiment::evaluate`].
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Named metrics (bv, js_cell, wed, wed_norm, cqs, sw2, nfe).
+    pub metrics: BTreeMap<String, f64>,
+    /// The generated points that were scored.
+    pub points: Vec<[f64; 2]>,
 }
 
 /// The checkerboard metrics of `generated` against `real`, as a name → value map.

@@ -3,28 +3,28 @@
 
 pub mod backbone;
 pub mod checkpoint;
+pub mod data;
 pub mod ema;
-pub mod envelope;
-pub mod prior;
 pub mod encode;
+pub mod envelope;
 pub mod error;
+pub mod experiment;
 pub mod interpreter;
 pub mod loss;
+pub mod metrics;
 pub mod mnist;
-pub mod path;
 pub mod nn;
 pub mod optim;
+pub mod path;
 pub mod physics;
+pub mod plot;
+pub mod prior;
+pub mod rng;
+pub mod sample;
+pub mod solver;
 pub mod special;
 pub mod spectral;
-pub mod rng;
-pub mod solver;
 pub mod train;
-pub mod data;
-pub mod metrics;
-pub mod sample;
-pub mod plot;
-pub mod experiment;
 
 pub use candle_core;
 pub use error::{Error, Result};

@@ -195,7 +195,8 @@ fn numerical_affine_matches_closed_forms() {
     let hsv_u = move |r: f64| (r * r * r - r0 * r0 * r0) / (r1 * r1 * r1 - r0 * r0 * r0);
     let hsv_z = (r1 * r1 * r1 - r0 * r0 * r0) / 12.0;
     let hsv_drdu = move |r: f64| hsv_z * (0.5 * r).powi(-2);
-    let cases: Vec<(Derived, Box<dyn Fn(f64) -> f64>, Box<dyn Fn(f64) -> f64>)> = vec![
+    type Oracle = Box<dyn Fn(f64) -> f64>;
+    let cases: Vec<(Derived, Oracle, Oracle)> = vec![
         (numerical(ads_m), Box::new(ads_u), Box::new(ads_drdu)),
         (hsv_m, Box::new(hsv_u), Box::new(hsv_drdu)),
     ];

@@ -273,7 +273,11 @@ fn solver_kinds_parse_and_build() {
 #[test]
 fn dopri5_on_f32_states() {
     // The sampling setting: f32 tensors, error norm accumulated in f64.
-    let solver = Solver::Dopri5 { rtol: 1e-5, atol: 1e-5, max_steps: 1000 };
+    let solver = Solver::Dopri5 {
+        rtol: 1e-5,
+        atol: 1e-5,
+        max_steps: 1000,
+    };
     let (err, nfe) = global_error(solver, DType::F32);
     assert!(err < 1e-4, "error {err}");
     assert!(nfe < 200, "nfe {nfe}");

@@ -26,10 +26,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let solver = args.solver.solver()?;
     let opened = common::open_run(&args.run)?;
-    let (metrics, _) =
-        opened
-            .experiment
-            .evaluate(opened.trainer.ema_net(), args.n, &solver, args.seed)?;
+    let metrics = opened
+        .experiment
+        .evaluate(opened.trainer.ema_net(), args.n, &solver, args.seed)?
+        .metrics;
     common::print_metrics(
         &format!(
             "{} at step {}: {} samples ({:?}, seed {}) vs the first {} training points",

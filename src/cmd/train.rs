@@ -166,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut eval = |net: &dyn genads_runtime::nn::VelocityNet, step: u64| {
         experiment
             .evaluate(net, eval_samples, &solver, seed.wrapping_add(step))
-            .map(|(m, _)| m)
+            .map(|e| e.metrics)
     };
     let mut reporter = Reporter::new(total);
     let mut objective = experiment.objective();
@@ -178,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "trained {} steps in {:.1} s of training time",
         summary.steps, summary.elapsed_s
     );
-    let (metrics, points) = experiment
+    let genads_runtime::experiment::Evaluation { metrics, points } = experiment
         .evaluate(trainer.ema_net(), args.final_samples, &solver, seed)
         .context("final evaluation")?;
     common::print_metrics(
