@@ -117,5 +117,10 @@ fn bench_bessel(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_codecs, bench_fft, bench_bessel);
+// Plots off: plotters is built with an embedded font only, which criterion's plotting lacks.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_codecs, bench_fft, bench_bessel
+}
 criterion_main!(benches);
