@@ -204,7 +204,7 @@ impl Experiment {
     pub fn data_batch(&self, rng: &mut ChaCha8Rng, batch: usize) -> Result<State> {
         let n = self.dataset.len();
         let points: Vec<[f64; 2]> = (0..batch)
-            .map(|_| self.dataset.head(n)[rng.random_range(0..n)])
+            .map(|_| self.dataset.points[rng.random_range(0..n)])
             .collect();
         let sigma = self.physics.constants().lift_noise;
         self.codec

@@ -101,35 +101,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .solver()?;
 
-    let mut experiment_config =
-        ExperimentConfig::checkerboard(source.clone(), origin, derived.name.clone());
-    experiment_config.data = args.data;
-    experiment_config.modes = args.modes;
-    experiment_config.data_seed = args.seed;
-
     let (experiment, mut trainer) = if args.resume {
-        let record =
-            common::read_record(&out).context("--resume needs an existing run directory")?;
-        if record.signature != derived.signature {
+        let opened = common::open_run(&out).context("--resume needs an existing run directory")?;
+        let stored = opened.experiment.derived();
+        if stored.signature != derived.signature {
             bail!(
                 "{} was trained with a different model (signature {}), not `{}` of {} (signature {})",
                 out.display(),
-                record.signature,
+                stored.signature,
                 derived.name,
                 args.model_file.display(),
                 derived.signature
             );
         }
-        let experiment = Experiment::new(record.experiment)?;
-        let trainer = Trainer::resume(out.clone(), experiment.model_spec())
-            .with_context(|| format!("resuming {}", out.display()))?;
         eprintln!(
             "resuming {} at step {} of {}",
             out.display(),
-            trainer.step_count(),
-            trainer.config().total_steps()
+            opened.trainer.step_count(),
+            opened.trainer.config().total_steps()
         );
-        (experiment, trainer)
+        (opened.experiment, opened.trainer)
     } else {
         if out.join(common::RUN_RECORD).exists() {
             bail!(
@@ -137,6 +128,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 out.display()
             );
         }
+        let mut experiment_config =
+            ExperimentConfig::checkerboard(source.clone(), origin, derived.name.clone());
+        experiment_config.data = args.data;
+        experiment_config.modes = args.modes;
+        experiment_config.data_seed = args.seed;
         let experiment = Experiment::from_derived(experiment_config, derived.clone())?;
         let config = train_config(&args, &experiment);
         std::fs::create_dir_all(&out)
