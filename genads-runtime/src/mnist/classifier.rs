@@ -9,11 +9,12 @@ use super::dataset::ImageSet;
 use super::features::Features;
 use super::fetch::DatasetKind;
 use super::{io_err, MnistError, Result};
+use crate::nn::conv::Conv2d;
 use crate::nn::layers::{conv2d, linear};
 use crate::nn::{init_seeded, parameter_count};
 use crate::rng::seeded;
 use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{AdamW, Conv2d, Linear, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{AdamW, Linear, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use std::path::{Path, PathBuf};
 

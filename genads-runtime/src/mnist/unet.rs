@@ -11,12 +11,13 @@
 //!   differs (8 → 7) → concat skip → Conv1×1 → + Linear(e) → Conv3×3 → GN → SiLU;
 //! * out: GN → SiLU → Conv3×3(h → 2c, or c for Hermite paths).
 
+use crate::nn::conv::{Conv2d, ConvTranspose2d};
 use crate::nn::layers::{conv2d, conv_transpose2d, group_norm, linear};
 use crate::nn::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
 use crate::nn::{split_output, Preset, VelocityNet};
 use crate::State;
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, ConvTranspose2d, GroupNorm, Linear, VarBuilder};
+use candle_nn::{GroupNorm, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of the U-Net.

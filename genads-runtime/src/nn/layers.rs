@@ -6,13 +6,12 @@
 //! (PyTorch's convention, also for transposed convolutions), GroupNorm `*.scale` = 1, `*.shift` = 0.
 
 use candle_core::{DType, Result, Tensor};
-use candle_nn::{
-    Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, GroupNorm, Init, Linear,
-    VarBuilder, VarMap,
-};
+use candle_nn::{GroupNorm, Init, Linear, VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
+
+use super::conv::{Conv2d, ConvTranspose2d};
 
 const ZERO: Init = Init::Const(0.0);
 
@@ -23,7 +22,7 @@ pub fn linear(vb: VarBuilder, in_dim: usize, out_dim: usize) -> Result<Linear> {
     Ok(Linear::new(w, Some(b)))
 }
 
-/// 2-D convolution with a square kernel and bias.
+/// 2-D convolution with a square kernel and bias (the im2col + GEMM kernels of [`super::conv`]).
 pub fn conv2d(
     vb: VarBuilder,
     c_in: usize,
@@ -34,15 +33,11 @@ pub fn conv2d(
 ) -> Result<Conv2d> {
     let w = vb.get_with_hints((c_out, c_in, kernel, kernel), "weight", ZERO)?;
     let b = vb.get_with_hints(c_out, "bias", ZERO)?;
-    let cfg = Conv2dConfig {
-        padding,
-        stride,
-        ..Default::default()
-    };
-    Ok(Conv2d::new(w, Some(b), cfg))
+    Ok(Conv2d::new(w, Some(b), stride, padding))
 }
 
-/// 2-D transposed convolution with a square kernel and bias (weight shape (c_in, c_out, k, k)).
+/// 2-D transposed convolution with a square kernel and bias (weight shape (c_in, c_out, k, k)),
+/// over the kernels of [`super::conv`].
 pub fn conv_transpose2d(
     vb: VarBuilder,
     c_in: usize,
@@ -53,12 +48,7 @@ pub fn conv_transpose2d(
 ) -> Result<ConvTranspose2d> {
     let w = vb.get_with_hints((c_in, c_out, kernel, kernel), "weight", ZERO)?;
     let b = vb.get_with_hints(c_out, "bias", ZERO)?;
-    let cfg = ConvTranspose2dConfig {
-        padding,
-        stride,
-        ..Default::default()
-    };
-    Ok(ConvTranspose2d::new(w, Some(b), cfg))
+    Ok(ConvTranspose2d::new(w, Some(b), stride, padding))
 }
 
 /// GroupNorm over `channels` in `groups` groups, eps 1e-5, affine.

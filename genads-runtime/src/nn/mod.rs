@@ -6,6 +6,7 @@
 //! [`init_seeded`] on the `VarMap` (candle's own initialisers are not seedable on CPU).
 
 pub mod cnn;
+pub mod conv;
 pub mod layers;
 pub mod mlp;
 pub mod presets;
