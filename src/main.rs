@@ -27,6 +27,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Install image data sets (MNIST, Fashion-MNIST) and the metric classifier.
     Data(cmd::data::Args),
+    /// Run, resume, emit (Slurm) or collect ablation studies, and write reports.
+    Study(cmd::study::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => cmd::sample::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Data(args) => cmd::data::run(args),
+        Command::Study(args) => cmd::study::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,4 +6,5 @@ pub mod data;
 pub mod eval;
 pub mod explain;
 pub mod sample;
+pub mod study;
 pub mod train;

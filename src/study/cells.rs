@@ -1,0 +1,234 @@
+//! Cell state (finished, resumable, fresh, stale) and the local runner (`--jobs N` cells at a
+//! time, each a `genads train` child process).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::spec::{Budget, Cell, Study};
+use super::StudyError;
+
+/// Where a cell stands in an output directory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellState {
+    /// eval.json exists and run.json matches the cell: nothing to do.
+    Finished,
+    /// run.json matches and a checkpoint exists, but no eval.json: continue with `--resume`.
+    Resumable,
+    /// Nothing usable there (no run.json, or a matching run.json without any checkpoint).
+    Fresh,
+    /// The directory holds a different run (the study or the model changed): left alone.
+    Stale(String),
+}
+
+/// Why a run.json does not belong to a cell, or `None` when it does. Compared: the model's name
+/// and source text, the data set, the seed, the preset, the budget and (when the study sets it)
+/// the evaluation interval.
+pub fn record_mismatch(study: &Study, cell: &Cell, record: &Value) -> Option<String> {
+    let member = &study.members[cell.member];
+    let exp = &record["experiment"];
+    let train = &record["train"];
+    if exp["model_name"].as_str() != Some(member.name.as_str()) {
+        return Some(format!("it holds model {}", exp["model_name"]));
+    }
+    if exp["model_source"].as_str() != Some(member.source.as_str()) {
+        return Some(format!(
+            "{} changed since the cell ran",
+            member.file.display()
+        ));
+    }
+    if exp["data"].as_str() != Some(study.data.as_str()) {
+        return Some(format!("it was trained on {}", exp["data"]));
+    }
+    if train["seed"].as_u64() != Some(cell.seed) {
+        return Some(format!("it has seed {}", train["seed"]));
+    }
+    if train["preset"].as_str() != Some(study.preset.as_str()) {
+        return Some(format!("it has preset {}", train["preset"]));
+    }
+    let budget = &train["budget"];
+    let same_budget = match study.budget {
+        Budget::Steps(n) => budget["steps"].as_u64() == Some(n),
+        Budget::Epochs(n) => budget["epochs"].as_u64() == Some(n),
+        Budget::Time { seconds, max_steps } => {
+            let t = &budget["time"];
+            t["seconds"].as_f64() == Some(seconds)
+                && max_steps.is_none_or(|m| t["max_steps"].as_u64() == Some(m))
+        }
+    };
+    if !same_budget {
+        return Some(format!("it has budget {budget}"));
+    }
+    if let Some(every) = study.eval.eval_every {
+        if train["eval_every"].as_u64() != Some(every) {
+            return Some(format!("it evaluates every {} steps", train["eval_every"]));
+        }
+    }
+    None
+}
+
+/// The state of `cell` under the output directory `out`.
+pub fn cell_state(study: &Study, cell: &Cell, out: &Path) -> CellState {
+    let dir = out.join(&cell.rel_dir);
+    let record = match std::fs::read_to_string(dir.join("run.json")) {
+        Ok(text) => text,
+        Err(_) => return CellState::Fresh,
+    };
+    let record: Value = match serde_json::from_str(&record) {
+        Ok(v) => v,
+        Err(e) => return CellState::Stale(format!("its run.json is damaged ({e})")),
+    };
+    if let Some(why) = record_mismatch(study, cell, &record) {
+        return CellState::Stale(why);
+    }
+    if dir.join("eval.json").is_file() {
+        return CellState::Finished;
+    }
+    match genads_runtime::checkpoint::latest(&dir.join("checkpoints")) {
+        Ok(Some(_)) => CellState::Resumable,
+        _ => CellState::Fresh,
+    }
+}
+
+/// What a local run did.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    /// Cells already finished (skipped).
+    pub skipped: usize,
+    /// Cells trained to the end by this run.
+    pub ran: usize,
+    /// Cells that failed or were not run, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Runs every unfinished cell of `study` into `out` with the `genads` executable `exe`, `jobs`
+/// cells at a time (children get `RAYON_NUM_THREADS=1`; their output goes to `<cell>/train.log`).
+/// Finished cells are skipped, interrupted ones resumed; a failing cell does not stop the others.
+pub fn run_cells(
+    study: &Study,
+    exe: &Path,
+    out: &Path,
+    jobs: usize,
+) -> Result<RunSummary, StudyError> {
+    std::fs::create_dir_all(out).map_err(|source| StudyError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut summary = RunSummary::default();
+    let mut todo: Vec<(&Cell, bool)> = Vec::new();
+    for cell in &study.cells {
+        match cell_state(study, cell, out) {
+            CellState::Finished => summary.skipped += 1,
+            CellState::Resumable => todo.push((cell, true)),
+            CellState::Fresh => todo.push((cell, false)),
+            CellState::Stale(why) => summary.failed.push((
+                study.cell_label(cell),
+                format!(
+                    "{} holds a different run: {why}; remove it or choose another --out",
+                    out.join(&cell.rel_dir).display()
+                ),
+            )),
+        }
+    }
+    println!(
+        "study {}: {} cells, {} finished, {} to run ({} jobs) -> {}",
+        study.name,
+        study.cells.len(),
+        summary.skipped,
+        todo.len(),
+        jobs.max(1),
+        out.display()
+    );
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(String, Result<(), String>)>> = Mutex::new(Vec::new());
+    let total = todo.len();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(total.max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&(cell, resume)) = todo.get(i) else {
+                    break;
+                };
+                let label = study.cell_label(cell);
+                println!(
+                    "[{}/{}] {label}: {}",
+                    i + 1,
+                    total,
+                    if resume { "resuming" } else { "training" }
+                );
+                let started = Instant::now();
+                let result = run_one(study, cell, exe, out, resume);
+                match &result {
+                    Ok(()) => println!(
+                        "[{}/{}] {label}: done in {:.0} s",
+                        i + 1,
+                        total,
+                        started.elapsed().as_secs_f64()
+                    ),
+                    Err(e) => println!("[{}/{}] {label}: FAILED: {e}", i + 1, total),
+                }
+                if let Ok(mut r) = results.lock() {
+                    r.push((label, result));
+                }
+            });
+        }
+    });
+    for (label, result) in results.into_inner().unwrap_or_default() {
+        match result {
+            Ok(()) => summary.ran += 1,
+            Err(e) => summary.failed.push((label, e)),
+        }
+    }
+    Ok(summary)
+}
+
+/// Runs one cell to the end; the error says why it failed and where its log is.
+fn run_one(study: &Study, cell: &Cell, exe: &Path, out: &Path, resume: bool) -> Result<(), String> {
+    let dir = out.join(&cell.rel_dir);
+    if !resume && dir.join("run.json").exists() {
+        // A matching run.json without any checkpoint: the run died before its first
+        // checkpoint. Nothing is lost by starting the cell again.
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let log_path: PathBuf = dir.join("train.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+    let log2 = log
+        .try_clone()
+        .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+    let member = &study.members[cell.member];
+    let mut args = study.train_args(cell, &member.file, out);
+    if resume {
+        args.push("--resume".into());
+    }
+    let status = Command::new(exe)
+        .args(&args)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log2))
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "`genads train` exited with {status}; see {}",
+            log_path.display()
+        ));
+    }
+    if !dir.join("eval.json").is_file() {
+        return Err(format!(
+            "`genads train` left no eval.json; see {}",
+            log_path.display()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! End to end: a reduced quick study (2 models × 1 seed, 20 steps, tiny evaluations) through the
+//! `genads` binary: run, re-run (skips finished cells), collect, report and the Slurm script.
+
+use std::path::Path;
+use std::process::Command;
+
+fn genads(args: &[&str], cwd: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_genads"))
+        .args(args)
+        .current_dir(cwd)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("run genads");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn reduced_quick_study_runs_skips_collects_and_emits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let body = format!(
+        "name = \"mini\"\nseeds = [1]\n[[models]]\nfile = \"{}\"\n[[models]]\nfile = \"{}\"\n[budget]\nsteps = 20\n[eval]\neval_every = 10\neval_samples = 200\nfinal_samples = 200\neval_steps = 5\n[thresholds]\nbv = 0.99\n",
+        models.join("baseline.genads").display(),
+        models.join("ads_linear.genads").display()
+    );
+    std::fs::write(tmp.path().join("mini.toml"), body).unwrap();
+    let dir = tmp.path();
+
+    let (ok, log) = genads(&["study", "mini.toml", "--out", "out", "--jobs", "2"], dir);
+    assert!(ok, "{log}");
+    for m in ["baseline", "ads_linear"] {
+        let cell = dir.join("out/cells").join(m).join("seed1");
+        assert!(cell.join("eval.json").is_file(), "{m}: {log}");
+        assert!(cell.join("train.log").is_file());
+    }
+    let md = std::fs::read_to_string(dir.join("out/results.md")).unwrap();
+    assert!(md.contains("| baseline | 1 |"), "{md}");
+    assert!(md.contains("| ads_linear | 1 |"), "{md}");
+    assert!(md.contains("cells finished: 2 of 2"));
+    let csv = std::fs::read_to_string(dir.join("out/results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(dir.join("out/bv_vs_step.png").is_file());
+    assert!(dir.join("out/samples.png").is_file());
+
+    // A second run trains nothing.
+    let (ok, log) = genads(&["study", "mini.toml", "--out", "out"], dir);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("2 cells skipped (finished), 0 trained"),
+        "{log}"
+    );
+
+    // Collect + a report over the study.
+    let (ok, log) = genads(
+        &[
+            "study",
+            "mini.toml",
+            "--out",
+            "out",
+            "--collect",
+            "--report",
+            "rep/results.md",
+        ],
+        dir,
+    );
+    assert!(ok, "{log}");
+    let report = std::fs::read_to_string(dir.join("rep/results.md")).unwrap();
+    assert!(report.contains("## Study `mini`"));
+    assert!(report.contains("Claim 1"));
+    assert!(dir.join("rep/results/mini_bv_vs_step.png").is_file());
+
+    // The Slurm script: two array tasks, each the cell's train command into the shared directory.
+    let (ok, log) = genads(
+        &["study", "mini.toml", "--out", "out", "--emit", "slurm"],
+        dir,
+    );
+    assert!(ok, "{log}");
+    let script = std::fs::read_to_string(dir.join("out/study.slurm")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-1"), "{script}");
+    assert!(script.contains("--model baseline"));
+    assert!(script.contains("--model ads_linear"));
+
+    // A damaged study file is an error naming the file and the key.
+    std::fs::write(dir.join("bad.toml"), "name = \"x\"\nseedz = [1]\n").unwrap();
+    let (ok, log) = genads(&["study", "bad.toml"], dir);
+    assert!(!ok);
+    assert!(log.contains("bad.toml") && log.contains("seedz"), "{log}");
+}
