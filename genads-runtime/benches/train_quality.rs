@@ -124,6 +124,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
                 time_scale: ts,
                 ..c
             }),
+            // The U-Net embeds raw t (PAPER.md §6.3).
+            NetConfig::UNet(u) => NetConfig::UNet(u),
         };
     }
     let max_steps: u64 = arg(&args, "--steps").unwrap_or(cfg.total_steps());

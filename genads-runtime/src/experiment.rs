@@ -4,6 +4,7 @@
 //! here, so every model is trained, sampled and scored the same way.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 
 use candle_core::Device;
 use genads_dsl::derived::{Encoding, PathKind};
@@ -14,11 +15,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::encode::{
-    Codec, DataBatch, DataScaling, PointSourceCodec, PointSourceConfig, RawPointCodec,
+    Codec, DataBatch, DataScaling, ImageSpectralCodec, PointSourceCodec, PointSourceConfig,
+    RawPointCodec,
 };
 use crate::envelope::EnvelopeGrid;
 use crate::interpreter::Interpreted;
 use crate::metrics::{checkerboard_metrics, MetricOptions};
+use crate::mnist::classifier::{load_or_train, Classifier, ClassifierTraining};
+use crate::mnist::dataset::{normalisation_stats, ImageSet, Split};
+use crate::mnist::features::Features;
+use crate::mnist::fetch::DatasetKind;
+use crate::mnist::quality::{score_against, Quality, QualityReport};
+use crate::mnist::MnistError;
 use crate::nn::{StateKind, VelocityNet};
 use crate::prior::sample_prior;
 use crate::sample::{flow_velocity, sample_each};
@@ -32,6 +40,26 @@ use crate::{Error, Modes, Physics, Result, State};
 pub enum DataSet {
     /// The paper's 2-D checkerboard (8 valid cells of [−4, 4]²).
     Checkerboard,
+    /// MNIST digits, 28×28 (installed by `genads data fetch mnist`).
+    Mnist,
+    /// Fashion-MNIST, 28×28 (installed by `genads data fetch fashion-mnist`).
+    FashionMnist,
+}
+
+impl DataSet {
+    /// The image data set behind this one (None for point data).
+    pub fn image_kind(self) -> Option<DatasetKind> {
+        match self {
+            DataSet::Checkerboard => None,
+            DataSet::Mnist => Some(DatasetKind::Mnist),
+            DataSet::FashionMnist => Some(DatasetKind::FashionMnist),
+        }
+    }
+
+    /// Whether samples are images.
+    pub fn is_image(self) -> bool {
+        self.image_kind().is_some()
+    }
 }
 
 impl std::str::FromStr for DataSet {
@@ -39,8 +67,10 @@ impl std::str::FromStr for DataSet {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "checkerboard" => Ok(DataSet::Checkerboard),
+            "mnist" => Ok(DataSet::Mnist),
+            "fashion-mnist" => Ok(DataSet::FashionMnist),
             other => Err(format!(
-                "unknown data set `{other}` (available: checkerboard)"
+                "unknown data set `{other}` (available: checkerboard, mnist, fashion-mnist)"
             )),
         }
     }
@@ -50,6 +80,8 @@ impl std::fmt::Display for DataSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             DataSet::Checkerboard => "checkerboard",
+            DataSet::Mnist => "mnist",
+            DataSet::FashionMnist => "fashion-mnist",
         })
     }
 }
@@ -66,7 +98,8 @@ pub struct ExperimentConfig {
     pub model_name: String,
     /// Data set.
     pub data: DataSet,
-    /// Training-set size (paper: 50,000 points).
+    /// Training-set size (paper: 50,000 points; images: a seeded random subset of the training
+    /// split of this size, the paper's 10,000, or all of it when it is at least the split's size).
     pub train_size: usize,
     /// Seed of the training set (fixed per seed in the paper).
     pub data_seed: u64,
@@ -90,6 +123,26 @@ impl ExperimentConfig {
             channels: 2,
         }
     }
+
+    /// The paper's image settings (PAPER.md §4.2, §6.4) for a model on `data` (MNIST or
+    /// Fashion-MNIST): the seeded 10,000-image subset, 28×28 modes, one image channel.
+    pub fn image(
+        data: DataSet,
+        model_source: String,
+        model_origin: String,
+        model_name: String,
+    ) -> Self {
+        Self {
+            model_source,
+            model_origin,
+            model_name,
+            data,
+            train_size: crate::mnist::dataset::PAPER_SUBSET,
+            data_seed: 1,
+            modes: 28,
+            channels: 1,
+        }
+    }
 }
 
 /// A model wired to its data: physics, codec, prior and data set.
@@ -104,10 +157,92 @@ pub struct Experiment {
     pub modes: Modes,
     /// |k|² per mode for a Sobolev prior (None for point states).
     prior_k2: Option<Vec<f64>>,
-    /// The training set.
+    /// The training set (point data sets; empty for images).
     pub dataset: Dataset,
+    /// The training images (image data sets), pixels in [−1, 1].
+    pub images: Option<ImageSet>,
     /// Shape of the states the network sees.
     pub kind: StateKind,
+    /// Classifier, test features and real-vs-real references of image evaluations (loaded once).
+    image_reference: OnceLock<ImageReference>,
+}
+
+/// What image evaluation scores against: the metric classifier, the test split (and its features)
+/// and the training split for the real-vs-real reference.
+pub struct ImageReference {
+    /// The metric classifier (PAPER.md §7.2, trained by the project).
+    pub classifier: Classifier,
+    /// The test split.
+    pub test: ImageSet,
+    /// The training split (its first n images are the real-vs-real reference).
+    pub train: ImageSet,
+    test_features: Features,
+    references: Mutex<BTreeMap<usize, Quality>>,
+}
+
+impl ImageReference {
+    /// Builds a reference from a classifier and the two splits.
+    pub fn new(classifier: Classifier, test: ImageSet, train: ImageSet) -> Result<Self> {
+        let (test_features, _) = classifier.features_of(&test.pixels).map_err(mnist_err)?;
+        Ok(Self {
+            classifier,
+            test,
+            train,
+            test_features,
+            references: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Loads the installed splits of `kind` and the saved classifier, training the classifier
+    /// first (with messages through `log`) when it is missing.
+    pub fn load(kind: DatasetKind, log: &mut dyn FnMut(&str)) -> Result<Self> {
+        let (classifier, _) =
+            load_or_train(kind, &ClassifierTraining::default(), log).map_err(mnist_err)?;
+        let test = ImageSet::load(kind, Split::Test).map_err(mnist_err)?;
+        let train = ImageSet::load(kind, Split::Train).map_err(mnist_err)?;
+        Self::new(classifier, test, train)
+    }
+
+    /// Scores `n·784` generated pixels beside the real-vs-real reference of the first `n` training
+    /// images (cached per `n`).
+    pub fn report(&self, generated: &[f32], seed: u64) -> Result<QualityReport> {
+        let generated_q = score_against(&self.classifier, &self.test_features, generated, seed)
+            .map_err(mnist_err)?;
+        let n = generated_q.n;
+        let cached = self
+            .references
+            .lock()
+            .map_err(|_| Error::Invalid("reference cache lock poisoned".into()))?
+            .get(&n)
+            .cloned();
+        let reference = match cached {
+            Some(q) => q,
+            None => {
+                let head = self.train.head(n);
+                let q = score_against(&self.classifier, &self.test_features, &head.pixels, seed)
+                    .map_err(mnist_err)?;
+                if let Ok(mut m) = self.references.lock() {
+                    m.insert(n, q.clone());
+                }
+                q
+            }
+        };
+        Ok(QualityReport {
+            generated: generated_q,
+            reference,
+        })
+    }
+}
+
+/// An MNIST-pipeline error as a runtime error (the message is kept whole: it says what to run when
+/// data is missing).
+fn mnist_err(e: MnistError) -> Error {
+    match e {
+        MnistError::Runtime(e) => e,
+        MnistError::Tensor(e) => Error::Tensor(e),
+        MnistError::Invalid(m) => Error::Invalid(m),
+        other => Error::Invalid(other.to_string()),
+    }
 }
 
 impl Experiment {
@@ -120,15 +255,59 @@ impl Experiment {
         Self::from_derived(config, derived)
     }
 
+    /// Builds the experiment of an image model on given training images (tests, or images loaded
+    /// elsewhere); `config.data` must be an image data set.
+    pub fn from_images(
+        config: ExperimentConfig,
+        derived: Derived,
+        images: ImageSet,
+    ) -> Result<Self> {
+        if !config.data.is_image() {
+            return Err(Error::Invalid(format!(
+                "{} is not an image data set",
+                config.data
+            )));
+        }
+        Self::build(config, derived, Some(images))
+    }
+
     /// Builds the experiment of an already derived model (its source must be `config.model_source`).
     pub fn from_derived(config: ExperimentConfig, derived: Derived) -> Result<Self> {
         if config.train_size == 0 {
             return Err(Error::Invalid("the training set must not be empty".into()));
         }
+        let images = match config.data.image_kind() {
+            None => None,
+            Some(kind) => {
+                let all = ImageSet::load(kind, Split::Train).map_err(mnist_err)?;
+                Some(if config.train_size >= all.len() {
+                    all
+                } else {
+                    all.random_subset(config.train_size, config.data_seed)
+                        .map_err(mnist_err)?
+                })
+            }
+        };
+        Self::build(config, derived, images)
+    }
+
+    fn build(config: ExperimentConfig, derived: Derived, images: Option<ImageSet>) -> Result<Self> {
+        if config.train_size == 0 {
+            return Err(Error::Invalid("the training set must not be empty".into()));
+        }
         let encoding = derived.encoding;
         let physics = Interpreted::new(derived)?;
+        if let Some(images) = images {
+            return Self::build_images(config, physics, encoding, images);
+        }
         let dataset = match config.data {
             DataSet::Checkerboard => Dataset::checkerboard(config.train_size, config.data_seed),
+            DataSet::Mnist | DataSet::FashionMnist => {
+                return Err(Error::Invalid(format!(
+                    "{} needs training images",
+                    config.data
+                )))
+            }
         };
         let (mean, std) = dataset.scalar_mean_std()?;
         let scaling = DataScaling::new(mean, std)?;
@@ -170,8 +349,88 @@ impl Experiment {
             modes,
             prior_k2,
             dataset,
+            images: None,
             kind,
+            image_reference: OnceLock::new(),
         })
+    }
+
+    /// Images: the image-as-source codec (envelopes of the model on the 28×28 pixel mode grid,
+    /// PAPER.md §4.2) or, for `encoding none`, the plain orthonormal FFT without envelope (the
+    /// "vanilla" baseline, §4.3); the IR prior's |k|² is the pixel grid's (Sobolev prior, §5.1).
+    fn build_images(
+        config: ExperimentConfig,
+        physics: Interpreted,
+        encoding: Encoding,
+        images: ImageSet,
+    ) -> Result<Self> {
+        if images.is_empty() {
+            return Err(Error::Invalid("the training set must not be empty".into()));
+        }
+        let (h, w) = (images.rows, images.cols);
+        if h != w {
+            return Err(Error::Invalid(format!(
+                "image states need square images, got {h}×{w}"
+            )));
+        }
+        // The paper's normalisation: scalar statistics of the first 1000 training images.
+        let (mean, std) = normalisation_stats(&images, 1000).map_err(mnist_err)?;
+        let scaling = DataScaling::new(mean, std)?;
+        let codec = match encoding {
+            Encoding::Propagator => {
+                let grid = ImageSpectralCodec::mode_grid(h, w)?;
+                let envelope = EnvelopeGrid::from_physics(&grid, &physics)?;
+                ImageSpectralCodec::new(h, w, envelope, scaling)?
+            }
+            Encoding::None => ImageSpectralCodec::plain(h, w, scaling)?,
+        };
+        let modes = codec.modes()?;
+        let prior_k2 = codec.prior_k2();
+        Ok(Self {
+            config,
+            physics,
+            codec: Box::new(codec),
+            modes,
+            prior_k2,
+            dataset: Dataset {
+                points: Vec::new(),
+                seed: 0,
+            },
+            images: Some(images),
+            kind: StateKind::Spectral {
+                channels: 2,
+                modes: h,
+            },
+            image_reference: OnceLock::new(),
+        })
+    }
+
+    /// Size of the training set (points or images).
+    pub fn train_len(&self) -> usize {
+        match &self.images {
+            Some(images) => images.len(),
+            None => self.dataset.len(),
+        }
+    }
+
+    /// Sets the image evaluation reference (tests; otherwise it is loaded on first use).
+    pub fn set_image_reference(&self, reference: ImageReference) -> Result<()> {
+        self.image_reference
+            .set(reference)
+            .map_err(|_| Error::Invalid("the image reference is already set".into()))
+    }
+
+    /// The image evaluation reference, loaded (and the classifier trained, with a message on
+    /// stderr) on first use.
+    pub fn image_reference(&self) -> Result<&ImageReference> {
+        if let Some(r) = self.image_reference.get() {
+            return Ok(r);
+        }
+        let kind = self.config.data.image_kind().ok_or_else(|| {
+            Error::Invalid(format!("{} has no image reference", self.config.data))
+        })?;
+        let loaded = ImageReference::load(kind, &mut |m| eprintln!("{m}"))?;
+        Ok(self.image_reference.get_or_init(|| loaded))
     }
 
     /// The derived model.
@@ -202,6 +461,15 @@ impl Experiment {
     /// Draws `batch` training points (uniformly, with replacement) and lifts them into the bulk
     /// with the model's lift noise.
     pub fn data_batch(&self, rng: &mut ChaCha8Rng, batch: usize) -> Result<State> {
+        if let Some(images) = &self.images {
+            let n = images.len();
+            let idx: Vec<usize> = (0..batch).map(|_| rng.random_range(0..n)).collect();
+            let images = images.image_batch(&idx).map_err(mnist_err)?;
+            let sigma = self.physics.constants().lift_noise;
+            return self
+                .codec
+                .encode(&DataBatch::Images(images), Some((rng, sigma)));
+        }
         let n = self.dataset.len();
         let points: Vec<[f64; 2]> = (0..batch)
             .map(|_| self.dataset.points[rng.random_range(0..n)])
@@ -255,6 +523,68 @@ impl Experiment {
         Ok((points, nfe))
     }
 
+    /// Samples `n` images (flat, `n·h·w` pixels, not clamped) from a trained network. Returns the
+    /// pixels and the number of velocity evaluations.
+    pub fn sample_images(
+        &self,
+        net: &dyn VelocityNet,
+        n: usize,
+        batch: usize,
+        solver: &Solver,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Vec<f32>, usize)> {
+        let mut pixels = Vec::new();
+        let mut prior = |rng: &mut ChaCha8Rng, b: usize| self.prior(rng, b);
+        let nfe = sample_each(
+            &mut prior,
+            |s: &State, t: f64| flow_velocity(&self.physics, net, &self.modes, s, t),
+            n,
+            batch,
+            solver,
+            rng,
+            |s: State| {
+                match self.codec.decode(&s.phi)? {
+                    DataBatch::Images(i) => pixels.extend(i.pixels),
+                    DataBatch::Points(_) => {
+                        return Err(Error::Invalid(
+                            "the codec decoded points, expected images".into(),
+                        ))
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok((pixels, nfe))
+    }
+
+    /// Image side length (28 for MNIST), or None for point data.
+    pub fn image_size(&self) -> Option<(usize, usize)> {
+        self.images.as_ref().map(|i| (i.rows, i.cols))
+    }
+
+    /// Samples `n` images and scores them with the metric classifier against the test split,
+    /// beside the real-vs-real reference (PAPER.md §7.2; the classifier is loaded, or trained on
+    /// first use, from the data directory unless set by [`Self::set_image_reference`]).
+    pub fn evaluate_images(
+        &self,
+        net: &dyn VelocityNet,
+        n: usize,
+        solver: &Solver,
+        seed: u64,
+    ) -> Result<ImageEvaluation> {
+        let reference = self.image_reference()?;
+        let mut rng = crate::rng::seeded(seed);
+        let (pixels, nfe) = self.sample_images(net, n, 500, solver, &mut rng)?;
+        let report = reference.report(&pixels, seed)?;
+        let mut metrics = quality_metrics(&report);
+        metrics.insert("nfe".into(), nfe as f64);
+        Ok(ImageEvaluation {
+            metrics,
+            report,
+            pixels,
+        })
+    }
+
     /// The real reference set of the metrics: the first `n` training points (as in the paper).
     pub fn reference_points(&self, n: usize) -> &[[f64; 2]] {
         self.dataset.head(n.min(self.dataset.len()))
@@ -269,6 +599,13 @@ impl Experiment {
         solver: &Solver,
         seed: u64,
     ) -> Result<Evaluation> {
+        if self.images.is_some() {
+            let e = self.evaluate_images(net, n, solver, seed)?;
+            return Ok(Evaluation {
+                metrics: e.metrics,
+                points: Vec::new(),
+            });
+        }
         let mut rng = crate::rng::seeded(seed);
         let (points, nfe) = self.sample_points(net, n, 2000, solver, &mut rng)?;
         let metrics = score_points(self.reference_points(n), &points)?;
@@ -281,10 +618,46 @@ impl Experiment {
 /// The result of [`Experiment::evaluate`].
 #[derive(Debug, Clone)]
 pub struct Evaluation {
-    /// Named metrics (bv, js_cell, wed, wed_norm, cqs, sw2, nfe).
+    /// Named metrics (checkerboard: bv, js_cell, wed, wed_norm, cqs, sw2, nfe; images: see
+    /// [`quality_metrics`]).
     pub metrics: BTreeMap<String, f64>,
-    /// The generated points that were scored.
+    /// The generated points that were scored (empty for images).
     pub points: Vec<[f64; 2]>,
+}
+
+/// The result of [`Experiment::evaluate_images`].
+#[derive(Debug, Clone)]
+pub struct ImageEvaluation {
+    /// Named metrics ([`quality_metrics`] and nfe).
+    pub metrics: BTreeMap<String, f64>,
+    /// The scores beside the real-vs-real reference.
+    pub report: QualityReport,
+    /// The generated images, flat (`n·h·w`), not clamped.
+    pub pixels: Vec<f32>,
+}
+
+/// The image scores as a name → value map: fid, kid, kid_std, precision, recall, min_class,
+/// class0..class9 of the generated images and ref_fid, ref_kid, ref_precision, ref_recall of the
+/// real-vs-real reference.
+pub fn quality_metrics(report: &QualityReport) -> BTreeMap<String, f64> {
+    let g = &report.generated;
+    let r = &report.reference;
+    let mut m = BTreeMap::from([
+        ("fid".to_string(), g.fid),
+        ("kid".to_string(), g.kid),
+        ("kid_std".to_string(), g.kid_std),
+        ("precision".to_string(), g.precision),
+        ("recall".to_string(), g.recall),
+        ("min_class".to_string(), g.min_class_fraction()),
+        ("ref_fid".to_string(), r.fid),
+        ("ref_kid".to_string(), r.kid),
+        ("ref_precision".to_string(), r.precision),
+        ("ref_recall".to_string(), r.recall),
+    ]);
+    for (c, f) in g.class_fractions.iter().enumerate() {
+        m.insert(format!("class{c}"), *f);
+    }
+    m
 }
 
 /// The checkerboard metrics of `generated` against `real`, as a name → value map.

@@ -11,7 +11,8 @@ use super::common::{self, SolverArgs};
 pub struct Args {
     /// The run directory made by `genads train`.
     pub run: PathBuf,
-    /// Generated samples, scored against the first N training points (paper: 10,000).
+    /// Generated samples, scored against the first N training points (paper: 10,000); image runs:
+    /// against the test split, beside the first N training images.
     #[arg(long, default_value_t = 10_000)]
     pub n: usize,
     /// Seed of the prior draws.
@@ -26,6 +27,29 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let solver = args.solver.solver()?;
     let opened = common::open_run(&args.run)?;
+    if opened.experiment.images.is_some() {
+        let e = opened.experiment.evaluate_images(
+            opened.trainer.ema_net(),
+            args.n,
+            &solver,
+            args.seed,
+        )?;
+        println!(
+            "{} at step {}: {} samples ({:?}, seed {}) vs the {} test images; reference: the first {} training images",
+            opened.experiment.derived().name,
+            opened.trainer.step_count(),
+            args.n,
+            solver,
+            args.seed,
+            opened.experiment.image_reference()?.test.len(),
+            args.n
+        );
+        println!("{}", e.report);
+        let path = args.run.join("eval.json");
+        common::write_atomic(&path, serde_json::to_string_pretty(&e.metrics)?.as_bytes())?;
+        println!("saved {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let metrics = opened
         .experiment
         .evaluate(opened.trainer.ema_net(), args.n, &solver, args.seed)?

@@ -15,17 +15,17 @@ use super::common::{self, SolverArgs};
 pub struct Args {
     /// The run directory made by `genads train`.
     pub run: PathBuf,
-    /// Number of samples.
-    #[arg(long, default_value_t = 10_000)]
-    pub n: usize,
+    /// Number of samples (default: 10,000 points, or 100 images).
+    #[arg(long)]
+    pub n: Option<usize>,
     /// Samples integrated together (bounds memory).
     #[arg(long, default_value_t = 2000)]
     pub batch: usize,
     /// Seed of the prior draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file: .csv (x,y per line) or .png (scatter over the true cells). Default:
-    /// <RUN>/samples.csv.
+    /// Output file: .csv (x,y per line) or .png (scatter over the true cells); image runs: .png
+    /// (a grid, 10 per row). Default: <RUN>/samples.csv, or <RUN>/grid.png for images.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The ODE solver.
@@ -35,6 +35,11 @@ pub struct Args {
 
 /// Run `genads sample`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let solver = args.solver.solver()?;
+    let record = common::read_record(&args.run)?;
+    if record.experiment.data.is_image() {
+        return run_images(&args, &solver);
+    }
     let out = args
         .out
         .clone()
@@ -43,13 +48,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !matches!(extension, "csv" | "png") {
         bail!("--out {}: the file must end in .csv or .png", out.display());
     }
-    let solver = args.solver.solver()?;
     let opened = common::open_run(&args.run)?;
     let mut rng = genads_runtime::rng::seeded(args.seed);
     let start = Instant::now();
     let (points, nfe) = opened.experiment.sample_points(
         opened.trainer.ema_net(),
-        args.n,
+        args.n.unwrap_or(10_000),
         args.batch,
         &solver,
         &mut rng,
@@ -73,6 +77,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!(
         "{} samples from step {} with {:?}: {} velocity evaluations, {:.2} s -> {}",
         points.len(),
+        opened.trainer.step_count(),
+        solver,
+        nfe,
+        seconds,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Samples of an image run, written as a PNG grid.
+fn run_images(args: &Args, solver: &genads_runtime::solver::Solver) -> anyhow::Result<ExitCode> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("grid.png"));
+    if out.extension().and_then(|e| e.to_str()) != Some("png") {
+        bail!(
+            "--out {}: samples of an image run are written as a .png grid",
+            out.display()
+        );
+    }
+    let n = args.n.unwrap_or(100);
+    let opened = common::open_run(&args.run)?;
+    let mut rng = genads_runtime::rng::seeded(args.seed);
+    let start = Instant::now();
+    let (pixels, nfe) = opened.experiment.sample_images(
+        opened.trainer.ema_net(),
+        n,
+        args.batch.min(500),
+        solver,
+        &mut rng,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    super::train::write_image_grid(&opened.experiment, &pixels, n, &out)?;
+    println!(
+        "{} images from step {} with {:?}: {} velocity evaluations, {:.2} s -> {}",
+        n,
         opened.trainer.step_count(),
         solver,
         nfe,

@@ -22,9 +22,13 @@ pub struct Args {
     /// Which model of the file (required when it holds several, e.g. a sweep).
     #[arg(long)]
     pub model: Option<String>,
-    /// Data set.
+    /// Data set: checkerboard, mnist or fashion-mnist (images need `genads data fetch …` first).
     #[arg(long, default_value = "checkerboard")]
     pub data: DataSet,
+    /// Images: train on a seeded random subset of this many training images (paper: 10,000; at
+    /// least the split's size: all of it).
+    #[arg(long, default_value_t = genads_runtime::mnist::dataset::PAPER_SUBSET)]
+    pub subset: usize,
     /// Network and training preset: quick (minutes on a CPU), small, or paper (the published
     /// architecture and settings).
     #[arg(long, default_value = "quick")]
@@ -63,9 +67,9 @@ pub struct Args {
     /// Evaluate every N steps during training (default: 10 evaluations per run; 0: only at the end).
     #[arg(long)]
     pub eval_every: Option<u64>,
-    /// Samples per evaluation during training.
-    #[arg(long, default_value_t = 2000)]
-    pub eval_samples: usize,
+    /// Samples per evaluation during training (default: 2000 points, 500 images).
+    #[arg(long)]
+    pub eval_samples: Option<usize>,
     /// Samples of the final evaluation (paper: 10,000 vs the first 10,000 training points).
     #[arg(long, default_value_t = 10_000)]
     pub final_samples: usize,
@@ -128,10 +132,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 out.display()
             );
         }
-        let mut experiment_config =
-            ExperimentConfig::checkerboard(source.clone(), origin, derived.name.clone());
+        let mut experiment_config = match args.data.image_kind() {
+            None => {
+                let mut c =
+                    ExperimentConfig::checkerboard(source.clone(), origin, derived.name.clone());
+                c.modes = args.modes;
+                c
+            }
+            Some(kind) => {
+                // Missing data: the message names the command to run.
+                genads_runtime::mnist::fetch::require(kind).map_err(anyhow::Error::msg)?;
+                let mut c = ExperimentConfig::image(
+                    args.data,
+                    source.clone(),
+                    origin,
+                    derived.name.clone(),
+                );
+                c.train_size = args.subset;
+                c
+            }
+        };
         experiment_config.data = args.data;
-        experiment_config.modes = args.modes;
         experiment_config.data_seed = args.seed;
         let experiment = Experiment::from_derived(experiment_config, derived.clone())?;
         let config = train_config(&args, &experiment);
@@ -157,12 +178,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         trainer.config().batch_size,
         out.display()
     );
-    let eval_samples = args.eval_samples;
+    let is_image = experiment.images.is_some();
+    let eval_samples = args
+        .eval_samples
+        .unwrap_or(if is_image { 500 } else { 2000 });
     let seed = args.seed;
+    if is_image {
+        // Load (or train, with a message) the metric classifier before the clock starts.
+        experiment.image_reference()?;
+    }
+    let grid_path = out.join("samples.png");
     let mut eval = |net: &dyn genads_runtime::nn::VelocityNet, step: u64| {
-        experiment
-            .evaluate(net, eval_samples, &solver, seed.wrapping_add(step))
-            .map(|e| e.metrics)
+        if is_image {
+            let e =
+                experiment.evaluate_images(net, eval_samples, &solver, seed.wrapping_add(step))?;
+            // The grid of this evaluation's first 100 samples (best effort: a failed PNG write
+            // must not stop training).
+            if let Err(err) = write_image_grid(&experiment, &e.pixels, 100, &grid_path) {
+                eprintln!("note: no sample grid written: {err}");
+            }
+            eprintln!(
+                "step {step}: FID {:.3} (real {:.3})  KID {:.4}  precision {:.3}  recall {:.3}  min class {:.1}%",
+                e.report.generated.fid,
+                e.report.reference.fid,
+                e.report.generated.kid,
+                e.report.generated.precision,
+                e.report.generated.recall,
+                100.0 * e.report.generated.min_class_fraction()
+            );
+            Ok(e.metrics)
+        } else {
+            experiment
+                .evaluate(net, eval_samples, &solver, seed.wrapping_add(step))
+                .map(|e| e.metrics)
+        }
     };
     let mut reporter = Reporter::new(total);
     let mut objective = experiment.objective();
@@ -174,6 +223,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "trained {} steps in {:.1} s of training time",
         summary.steps, summary.elapsed_s
     );
+    if is_image {
+        return final_image_evaluation(&args, &experiment, &trainer, &solver, &out);
+    }
     let genads_runtime::experiment::Evaluation { metrics, points } = experiment
         .evaluate(trainer.ema_net(), args.final_samples, &solver, seed)
         .context("final evaluation")?;
@@ -198,11 +250,92 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The final evaluation of an image run: samples scored beside the real-vs-real reference, the
+/// sample grid, eval.json and the FID/KID curves.
+fn final_image_evaluation(
+    args: &Args,
+    experiment: &Experiment,
+    trainer: &genads_runtime::train::Trainer,
+    solver: &genads_runtime::solver::Solver,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let e = experiment
+        .evaluate_images(trainer.ema_net(), args.final_samples, solver, args.seed)
+        .context("final evaluation")?;
+    println!(
+        "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs the {} test images; reference: the first {} training images",
+        args.final_samples,
+        solver,
+        e.metrics.get("nfe").copied().unwrap_or(0.0),
+        start.elapsed().as_secs_f64(),
+        experiment.image_reference()?.test.len(),
+        args.final_samples
+    );
+    println!("{}", e.report);
+    common::write_atomic(
+        &out.join("eval.json"),
+        serde_json::to_string_pretty(&e.metrics)?.as_bytes(),
+    )?;
+    write_image_grid(experiment, &e.pixels, 100, &out.join("samples.png"))?;
+    write_image_curves(out, &experiment.derived().name)?;
+    println!(
+        "wrote {0}/samples.png, {0}/curves.png, {0}/eval.json, {0}/metrics.jsonl",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the first `max` images of `pixels` as a PNG grid (10 per row, 3× enlarged).
+pub fn write_image_grid(
+    experiment: &Experiment,
+    pixels: &[f32],
+    max: usize,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let (h, w) = experiment.image_size().context("not an image experiment")?;
+    let n = (pixels.len() / (h * w)).min(max);
+    genads_runtime::mnist::grid::write_png_grid(path, &pixels[..n * h * w], h, w, 10, 3)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// FID and KID of the periodic evaluations in metrics.jsonl, beside the real-vs-real FID.
+fn write_image_curves(out: &Path, name: &str) -> anyhow::Result<()> {
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
+    let series = plot::series_from_jsonl(
+        &log,
+        "step",
+        &["metrics.fid", "metrics.ref_fid", "metrics.kid"],
+    )?;
+    let style = CurveStyle {
+        title: format!("{name}: sample quality during training"),
+        x_label: "step".into(),
+        y_label: "metric (log scale)".into(),
+        log_y: true,
+    };
+    if let Err(e) = plot::metric_curves(&series, &style, &out.join("curves.png")) {
+        eprintln!("note: no metric curves drawn: {e}");
+    }
+    Ok(())
+}
+
 /// The training configuration from the preset and the flags.
 fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
     let mut config = TrainConfig::for_preset(args.preset, experiment.kind);
+    if experiment.images.is_some() {
+        let t = args.preset.image_training();
+        config.net = args.preset.image_net_config();
+        config.batch_size = t.batch_size;
+        config.lr = t.lr;
+        config.ema_decay = t.ema_decay;
+        config.ema_start = t.ema_start;
+        if args.preset == Preset::Paper {
+            // PAPER.md §6.4: 1500 epochs of the 10,000-image subset at batch 128.
+            config.budget = Budget::Epochs(1500);
+        }
+    }
     config.seed = args.seed;
-    config.dataset_size = experiment.dataset.len() as u64;
+    config.dataset_size = experiment.train_len() as u64;
     if let Some(b) = args.batch_size {
         config.batch_size = b;
     }

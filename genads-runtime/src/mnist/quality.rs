@@ -4,6 +4,7 @@
 
 use super::classifier::Classifier;
 use super::dataset::ImageSet;
+use super::features::Features;
 use super::fid::fid;
 use super::kid::{kid, Kid};
 use super::precision_recall::precision_recall;
@@ -60,20 +61,31 @@ pub fn score(
     images: &[f32],
     seed: u64,
 ) -> Result<Quality> {
+    let (real, _) = classifier.features_of(&test.pixels)?;
+    score_against(classifier, &real, images, seed)
+}
+
+/// [`score`] against precomputed features of the test images (computing them once saves a pass of
+/// the classifier over the test split per evaluation).
+pub fn score_against(
+    classifier: &Classifier,
+    real: &Features,
+    images: &[f32],
+    seed: u64,
+) -> Result<Quality> {
     let clamped: Vec<f32> = images
         .iter()
         .map(|v| if v.is_nan() { 0.0 } else { v.clamp(-1.0, 1.0) })
         .collect();
     let (gen, preds) = classifier.features_of(&clamped)?;
-    let (real, _) = classifier.features_of(&test.pixels)?;
     if gen.n() <= PR_K {
         return Err(MnistError::Invalid(format!(
             "quality metrics need more than {PR_K} images, got {}",
             gen.n()
         )));
     }
-    let k: Kid = kid(&real, &gen, KID_BLOCK, KID_BLOCKS, seed)?;
-    let pr = precision_recall(&real, &gen, PR_K)?;
+    let k: Kid = kid(real, &gen, KID_BLOCK, KID_BLOCKS, seed)?;
+    let pr = precision_recall(real, &gen, PR_K)?;
     let mut counts = [0usize; 10];
     for p in preds {
         counts[(p as usize).min(9)] += 1;
@@ -81,7 +93,7 @@ pub fn score(
     let n = gen.n();
     Ok(Quality {
         n,
-        fid: fid(&real, &gen)?,
+        fid: fid(real, &gen)?,
         kid: k.mean,
         kid_std: k.std,
         precision: pr.precision,

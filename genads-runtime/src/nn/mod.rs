@@ -115,6 +115,20 @@ pub fn build_from_config(
         (NetConfig::Cnn(_), StateKind::Points { .. }) => Err(mismatch(
             "the CNN needs spectral states; use an MLP for point states".into(),
         )),
+        (NetConfig::UNet(cfg), StateKind::Spectral { channels, .. }) => {
+            cfg.validate().map_err(mismatch)?;
+            if !channels.is_multiple_of(2) {
+                return Err(mismatch(format!(
+                    "the U-Net needs Re/Im channel pairs, got {channels} channels"
+                )));
+            }
+            Ok(Box::new(crate::mnist::unet::UNet::new(
+                cfg, channels, hermite, vb,
+            )?))
+        }
+        (NetConfig::UNet(_), StateKind::Points { .. }) => Err(mismatch(
+            "the U-Net needs spectral image states; use an MLP for point states".into(),
+        )),
         (NetConfig::Mlp(cfg), kind) => {
             cfg.validate().map_err(mismatch)?;
             Ok(Box::new(MlpNet::new(

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::cnn::CnnConfig;
 use super::mlp::MlpConfig;
 use super::StateKind;
+use crate::mnist::unet::UNetConfig;
 
 /// A named network + training preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub enum NetConfig {
     Cnn(CnnConfig),
     /// The MLP over flattened states.
     Mlp(MlpConfig),
+    /// The MNIST U-Net (PAPER.md §6.3; spectral image states only).
+    #[serde(rename = "unet")]
+    UNet(UNetConfig),
 }
 
 /// Training hyper-parameters a preset recommends.
@@ -126,6 +130,58 @@ impl Preset {
             Preset::Quick => PresetTraining {
                 batch_size: 256,
                 lr: 2e-3,
+                ema_decay: 0.995,
+                ema_start: 200,
+            },
+        }
+    }
+}
+
+/// Image presets (MNIST, Fashion-MNIST: spectral image states (B, 2, 28, 28)).
+///
+/// * `Paper`: the paper's U-Net (13,449,668 parameters), batch 128, lr 3e-4, EMA 0.9999 from step
+///   1000 (PAPER.md §6.3/6.4).
+/// * `Small`: a U-Net of width 16, depth 2 (`UNetConfig::preset(Quick)`), batch 32.
+/// * `Quick` (default): an MLP over the flattened spectral state (2 × 2 × 784 inputs), width 1024,
+///   depth 3, batch 128. Chosen by measurement on the shared 2-core machine: candle's CPU
+///   convolutions make even the smallest U-Net cost seconds per batch-128 step (quick U-Net
+///   ≈ 9.7 s, see docs/mnist.md), while the MLP step costs a few hundred milliseconds, so within a
+///   CPU budget of tens of minutes the MLP sees two orders of magnitude more images; the measured
+///   numbers are in docs/mnist.md.
+impl Preset {
+    /// The architecture of this preset for 28×28 image states.
+    pub fn image_net_config(self) -> NetConfig {
+        match self {
+            Preset::Paper => NetConfig::UNet(UNetConfig::PAPER),
+            Preset::Small => NetConfig::UNet(UNetConfig::preset(Preset::Quick)),
+            Preset::Quick => NetConfig::Mlp(MlpConfig {
+                hidden: 1024,
+                depth: 3,
+                time_dim: 64,
+                time_scale: 1000,
+                ..MlpConfig::PAPER
+            }),
+        }
+    }
+
+    /// The training hyper-parameters of this preset for images.
+    pub fn image_training(self) -> PresetTraining {
+        match self {
+            Preset::Paper => PresetTraining {
+                batch_size: 128,
+                lr: 3e-4,
+                ema_decay: 0.9999,
+                ema_start: 1000,
+            },
+            Preset::Small => PresetTraining {
+                batch_size: 32,
+                lr: 1e-3,
+                ema_decay: 0.999,
+                ema_start: 200,
+            },
+            Preset::Quick => PresetTraining {
+                batch_size: 128,
+                lr: 1e-3,
                 ema_decay: 0.995,
                 ema_start: 200,
             },
