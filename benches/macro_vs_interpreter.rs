@@ -19,6 +19,9 @@ use genads::runtime::interpreter::Interpreted;
 use genads::runtime::physics::{self, Modes, Physics, State};
 use genads::runtime::{backbone, loss, path, rng};
 use rand::Rng;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 genads::genads_model!(file = "models/ads_kg_hermite.genads");
@@ -48,12 +51,53 @@ fn modes(h: usize, w: usize, length: f64) -> Modes {
     }
 }
 
-/// Median seconds per call of `f` over `reps` timed batches of `inner` calls.
-fn time(reps: usize, inner: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..inner.max(3) {
-        f();
+/// Measurement settings: `--quick`, criterion-style `--warm-up-time S` / `--measurement-time S`
+/// (seconds per implementation and row) and positional filters (a row runs when its
+/// "kernel model shape" label contains every filter).
+struct Settings {
+    warm_up: f64,
+    measure: f64,
+    filters: Vec<String>,
+}
+
+impl Settings {
+    fn from_args() -> Self {
+        let mut s = Settings {
+            warm_up: 0.3,
+            measure: 1.0,
+            filters: Vec::new(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            let mut secs = || args.next().and_then(|v| v.parse::<f64>().ok());
+            match a.as_str() {
+                "--quick" => (s.warm_up, s.measure) = (0.05, 0.2),
+                "--warm-up-time" => s.warm_up = secs().unwrap_or(s.warm_up),
+                "--measurement-time" => s.measure = secs().unwrap_or(s.measure),
+                "--bench" => {}
+                f if !f.starts_with("--") => s.filters.push(f.to_string()),
+                _ => {}
+            }
+        }
+        s
     }
-    let mut v: Vec<f64> = (0..reps)
+    fn runs(&self, label: &str) -> bool {
+        self.filters.iter().all(|f| label.contains(f.as_str()))
+    }
+}
+
+/// Median seconds per call of `f`: warm up for `warm_up` s, then 21 timed batches filling about
+/// `measure` s (batch size from the warm-up's rate).
+fn time(s: &Settings, mut f: impl FnMut()) -> f64 {
+    let t0 = Instant::now();
+    let mut calls = 0usize;
+    while calls < 3 || t0.elapsed().as_secs_f64() < s.warm_up {
+        f();
+        calls += 1;
+    }
+    let per = t0.elapsed().as_secs_f64() / calls as f64;
+    let inner = ((s.measure / 21.0 / per) as usize).max(1);
+    let mut v: Vec<f64> = (0..21)
         .map(|_| {
             let t0 = Instant::now();
             for _ in 0..inner {
@@ -66,21 +110,71 @@ fn time(reps: usize, inner: usize, mut f: impl FnMut()) -> f64 {
     v[v.len() / 2]
 }
 
-fn row(kernel: &str, model: &str, shape: &str, interp: f64, generated: f64) {
+/// Counts heap allocations (calls of `alloc`/`alloc_zeroed`/`realloc`), to report allocations per call.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations made by one call of `f`.
+fn allocations(mut f: impl FnMut()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// Times the interpreted and generated closures of one row (when the filters select it) and
+/// prints µs per call, the speedup and the allocations per call of each.
+fn row(
+    s: &Settings,
+    kernel: &str,
+    model: &str,
+    shape: &str,
+    mut interp: impl FnMut(),
+    mut generated: impl FnMut(),
+) {
+    if !s.runs(&format!("{kernel} {model} {shape}")) {
+        return;
+    }
+    let (ai, ag) = (allocations(&mut interp), allocations(&mut generated));
+    let ti = time(s, &mut interp);
+    let tg = time(s, &mut generated);
     println!(
-        "{kernel:<14} {model:<15} {shape:<16} {:>12.1} {:>12.1} {:>8.2}x",
-        interp * 1e6,
-        generated * 1e6,
-        interp / generated
+        "{kernel:<18} {model:<15} {shape:<12} {:>10.1} {:>10.1} {:>8.2}x {:>7} {:>7}",
+        ti * 1e6,
+        tg * 1e6,
+        ti / tg,
+        ai,
+        ag
     );
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let reps = if quick { 5 } else { 21 };
+    let settings = Settings::from_args();
+    let s = &settings;
     println!(
-        "{:<14} {:<15} {:<16} {:>12} {:>12} {:>9}",
-        "kernel", "model", "batch shape", "interp µs", "generated µs", "speedup"
+        "{:<18} {:<15} {:<12} {:>10} {:>10} {:>9} {:>7} {:>7}",
+        "kernel", "model", "batch", "interp µs", "gen µs", "speedup", "allocs", "allocs"
     );
     let mut rng = rng::seeded(1);
     let cases: [(&str, &dyn Physics, Interpreted); 2] = [
@@ -105,26 +199,72 @@ fn main() {
             };
             let (s0, s1, pred) = (state(&mut rng), state(&mut rng), state(&mut rng));
             let t: Vec<f64> = (0..shape[0]).map(|_| rng.random_range(0.0..1.0)).collect();
-            let inner = if quick { 5 } else { 20 };
-            let ti = time(reps, inner, || {
-                let sample = path::sample_path(interp, &s0, &s1, &t).expect("path");
-                let target = loss::training_target(interp, &sample, &modes).expect("target");
-                loss::flow_loss(interp, &pred, &target, &sample.r).expect("loss");
-            });
-            let tg = time(reps, inner, || {
-                let (sample, target) =
-                    physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused");
-                loss::flow_loss(*generated, &pred, &target, &sample.r).expect("loss");
-            });
-            row("train", name, &label, ti, tg);
+            row(
+                s,
+                "train",
+                name,
+                &label,
+                || {
+                    let sample = path::sample_path(interp, &s0, &s1, &t).expect("path");
+                    let target = loss::training_target(interp, &sample, &modes).expect("target");
+                    loss::flow_loss(interp, &pred, &target, &sample.r).expect("loss");
+                },
+                || {
+                    let (sample, target) =
+                        physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused");
+                    loss::flow_loss(*generated, &pred, &target, &sample.r).expect("loss");
+                },
+            );
+            row(
+                s,
+                "train:path+target",
+                name,
+                &label,
+                || {
+                    let sample = path::sample_path(interp, &s0, &s1, &t).expect("path");
+                    black_box(loss::training_target(interp, &sample, &modes).expect("target"));
+                },
+                || {
+                    black_box(
+                        physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused"),
+                    );
+                },
+            );
+            // The ω-weighted loss alone (the runtime's `loss::flow_loss`, common to both).
+            let target = physics::path_and_target(interp, &s0, &s1, &t, &modes)
+                .expect("target")
+                .1;
+            let r: Vec<f64> = t.iter().map(|&ti| interp.constants().radius(ti)).collect();
+            row(
+                s,
+                "train:loss",
+                name,
+                &label,
+                || {
+                    loss::flow_loss(interp, &pred, &target, &r).expect("loss");
+                },
+                || {
+                    loss::flow_loss(*generated, &pred, &target, &r).expect("loss");
+                },
+            );
             let ts = vec![0.37; shape[0]];
-            let ti = time(reps, inner, || {
-                backbone::full_velocity_t(interp, &s0, &ts, &pred, &modes).expect("velocity");
-            });
-            let tg = time(reps, inner, || {
-                physics::velocity_t(*generated, &s0, &ts, &pred, &modes).expect("velocity");
-            });
-            row("sample", name, &label, ti, tg);
+            row(
+                s,
+                "sample",
+                name,
+                &label,
+                || {
+                    black_box(
+                        backbone::full_velocity_t(interp, &s0, &ts, &pred, &modes)
+                            .expect("velocity"),
+                    );
+                },
+                || {
+                    black_box(
+                        physics::velocity_t(*generated, &s0, &ts, &pred, &modes).expect("velocity"),
+                    );
+                },
+            );
         }
         let rs: Vec<f64> = (0..10_000).map(|i| i as f64 / 10_000.0).collect();
         let scalar = |p: &dyn Physics| {
@@ -134,10 +274,15 @@ fn main() {
                 let a = p.affine(r);
                 acc += c.omega + c.friction + c.laplacian + c.mass + a.u + a.dr_du;
             }
-            std::hint::black_box(acc);
+            black_box(acc);
         };
-        let ti = time(reps, 1, || scalar(interp));
-        let tg = time(reps, 1, || scalar(*generated));
-        row("radial+affine", name, "10^4 r", ti, tg);
+        row(
+            s,
+            "radial+affine",
+            name,
+            "10^4 r",
+            || scalar(interp),
+            || scalar(*generated),
+        );
     }
 }

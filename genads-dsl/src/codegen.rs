@@ -100,7 +100,7 @@ pub fn model_impl_in(
     let _ = writeln!(w, "    /// The model name.");
     let _ = writeln!(w, "    pub const NAME: &'static str = {:?};", derived.name);
     let _ = writeln!(w, "}}\n");
-    kernels::helpers(w, type_name, rt);
+    kernels::helpers(w, derived, type_name, rt);
 
     let _ = writeln!(w, "#[allow(unused, clippy::all)]");
     let _ = writeln!(w, "impl {rt}::physics::Physics for {type_name} {{");
@@ -130,8 +130,7 @@ pub fn model_impl_in(
 
     affine_fn(w, derived, type_name, rt)?;
     envelope_fn(w, derived, rt);
-    kernels::path_target(w, derived, type_name, rt);
-    kernels::velocity(w, derived, type_name, rt);
+    kernels::fused_methods(w, derived, type_name, rt);
     let _ = writeln!(w, "}}");
     Ok(out)
 }

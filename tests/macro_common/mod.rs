@@ -160,17 +160,28 @@ fn assert_state(what: &str, a: &State, b: &State, tol: f64) {
     );
 }
 
-/// The fused kernels (when the model has them) agree with the generic code driven by the
-/// interpreter: path sample, target, loss and the sampling velocity (rel ≤ 1e-4 in f32).
+/// The fused kernels (which must apply to these CPU f32 batches; the velocity kernel exists when
+/// α ≠ 0) agree with the generic code driven by the interpreter: path sample, target, loss and
+/// the sampling velocity at per-sample and at shared t (rel ≤ 1e-4 in f32). Shapes cover square
+/// and non-square |k|² planes, point states, and point states longer than one kernel chunk.
 pub fn check_tensors(generated: &dyn Physics, reference: &Interpreted) {
     let mut rng = rng::seeded(11);
-    for shape in [vec![3usize, 4, 4, 4], vec![2, 2, 5, 3], vec![5, 2]] {
+    for shape in [
+        vec![3usize, 4, 4, 4],
+        vec![2, 2, 5, 3],
+        vec![5, 2],
+        vec![2, 1500],
+    ] {
         let s0 = random_state(&mut rng, &shape);
         let s1 = random_state(&mut rng, &shape);
         let modes = modes(&shape);
         let mut t: Vec<f64> = (0..shape[0]).map(|_| rng.random_range(0.0..1.0)).collect();
         t[0] = 0.0;
         *t.last_mut().unwrap() = 1.0;
+        assert!(
+            generated.fused_path_target(&s0, &s1, &t, &modes).is_some(),
+            "fused path kernel does not apply to {shape:?}"
+        );
         let (gs, gt) = physics::path_and_target(generated, &s0, &s1, &t, &modes).unwrap();
         let is = path::sample_path(reference, &s0, &s1, &t).unwrap();
         let it = loss::training_target(reference, &is, &modes).unwrap();
@@ -189,9 +200,19 @@ pub fn check_tensors(generated: &dyn Physics, reference: &Interpreted) {
             .unwrap();
         assert!(rel(gl as f64, il as f64, 1e-9) <= 1e-4, "loss {gl} vs {il}");
         let residual = random_state(&mut rng, &shape);
-        let gv = physics::velocity_t(generated, &s0, &t, &residual, &modes).unwrap();
-        let iv = backbone::full_velocity_t(reference, &s0, &t, &residual, &modes).unwrap();
-        assert_state("velocity", &gv, &iv, 1e-4);
+        let fused = generated.fused_velocity_t(&s0, &t, &residual, &modes);
+        assert_eq!(
+            fused.is_some(),
+            reference.constants().alpha != 0.0,
+            "fused velocity kernel for {shape:?}"
+        );
+        // Per-sample t, then one t for the whole batch (a sampling step; also repeats the last
+        // sample's t, which the kernels evaluate once).
+        for t in [t.clone(), vec![t[1]; t.len()]] {
+            let gv = physics::velocity_t(generated, &s0, &t, &residual, &modes).unwrap();
+            let iv = backbone::full_velocity_t(reference, &s0, &t, &residual, &modes).unwrap();
+            assert_state("velocity", &gv, &iv, 1e-4);
+        }
         // Bad inputs are errors on both sides, never panics.
         let mut bad_t = t.clone();
         bad_t[0] = 1.5;
