@@ -55,6 +55,20 @@ fn reduced_quick_study_runs_skips_collects_and_emits() {
         "{log}"
     );
 
+    // An interrupted cell (checkpoint, no eval.json) is resumed, not restarted.
+    let cell = dir.join("out/cells/baseline/seed1");
+    std::fs::remove_file(cell.join("eval.json")).unwrap();
+    let (ok, log) = genads(&["study", "mini.toml", "--out", "out"], dir);
+    assert!(ok, "{log}");
+    assert!(log.contains("baseline seed 1: resuming"), "{log}");
+    assert!(
+        log.contains("1 cells skipped (finished), 1 trained"),
+        "{log}"
+    );
+    assert!(cell.join("eval.json").is_file());
+    let train_log = std::fs::read_to_string(cell.join("train.log")).unwrap();
+    assert!(train_log.contains("resuming"), "{train_log}");
+
     // Collect + a report over the study.
     let (ok, log) = genads(
         &[
