@@ -1,18 +1,24 @@
 //! Generated (`genads_model!`) vs interpreted physics, side by side in one run.
 //!
-//! Kernels (per call, median of repeated timings after a warm-up):
+//! Rows (µs of thread CPU time per call on Linux, so that waiting for a core on a loaded machine
+//! does not count; median of 21 timed batches after a warm-up; allocations per call counted by a
+//! global allocator):
 //! * `train`: the physics part of a training step — path sample (S_t, U_t), training target
-//!   U_t − α·Δr·V_KG(S_t, r_t) and the ω-weighted loss of a prediction. Interpreted: the runtime's
-//!   generic tensor code (`path::sample_path` + `loss::training_target` + `loss::flow_loss`) driven
-//!   by `Interpreted`; generated: `physics::path_and_target` (the type's fused kernel) +
-//!   `loss::flow_loss`.
-//! * `sample`: the physics part of one sampling step — α·Δr·V_KG(S, r(t)) + residual.
-//!   Interpreted: `backbone::full_velocity_t`; generated: `physics::velocity_t`.
+//!   U_t − α·Δr·V_KG(S_t, r_t) and the loss weights ω(r_t). Interpreted: the runtime's generic
+//!   tensor code (`path::sample_path` + `loss::training_target` + `loss::loss_weights`) driven by
+//!   `Interpreted`; generated: `physics::path_and_target` (the type's fused kernel) +
+//!   `loss::loss_weights`.
+//! * `train+flow_loss`: the same with the whole ω-weighted squared-error loss of a prediction
+//!   (`loss::flow_loss`, the runtime's tensor code, identical on both sides) instead of the weights.
+//! * `sample`: the physics part of one sampling step (solver stage) — α·Δr·V_KG(S, r(t)) + residual
+//!   at one t for the whole batch. Interpreted: `backbone::full_velocity_t`; generated:
+//!   `physics::velocity_t`.
 //! * `radial+affine`: 10⁴ scalar evaluations of radial(r) and affine(r).
 //!
 //! Shapes: 64 spectral states of 4×16×16 (checkerboard) and 128 image states of 2×28×28 (MNIST).
-//! Run: `RAYON_NUM_THREADS=1 cargo bench --bench macro_vs_interpreter` (add `-- --quick` for
-//! fewer repetitions).
+//! Run: `RAYON_NUM_THREADS=1 cargo bench --bench macro_vs_interpreter` (options: `--quick`,
+//! `--warm-up-time S`, `--measurement-time S`, and filters: a row runs when its
+//! "kernel model shape" label contains every filter, e.g. `-- sample 64x4`).
 
 use genads::runtime::candle_core::{Device, Tensor};
 use genads::runtime::interpreter::Interpreted;
@@ -86,24 +92,65 @@ impl Settings {
     }
 }
 
-/// Median seconds per call of `f`: warm up for `warm_up` s, then 21 timed batches filling about
-/// `measure` s (batch size from the warm-up's rate).
+/// A clock in seconds: this thread's CPU time on Linux (`CLOCK_THREAD_CPUTIME_ID`, so that time
+/// the thread waits for a core on a loaded machine is not counted), else wall-clock time.
+struct Clock {
+    wall: Instant,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            wall: Instant::now(),
+        }
+    }
+    #[cfg(target_os = "linux")]
+    fn now(&self) -> f64 {
+        #[repr(C)]
+        struct Timespec {
+            tv_sec: i64,
+            tv_nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+        }
+        const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+        let mut ts = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec (64-bit Linux layout) for the call to write.
+        if unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+        } else {
+            self.wall.elapsed().as_secs_f64()
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    fn now(&self) -> f64 {
+        self.wall.elapsed().as_secs_f64()
+    }
+}
+
+/// Median seconds per call of `f` ([`Clock`]): warm up for `warm_up` s, then 21 timed batches
+/// filling about `measure` s (batch size from the warm-up's rate).
 fn time(s: &Settings, mut f: impl FnMut()) -> f64 {
-    let t0 = Instant::now();
+    let clock = Clock::new();
+    let t0 = clock.now();
     let mut calls = 0usize;
-    while calls < 3 || t0.elapsed().as_secs_f64() < s.warm_up {
+    while calls < 3 || clock.now() - t0 < s.warm_up {
         f();
         calls += 1;
     }
-    let per = t0.elapsed().as_secs_f64() / calls as f64;
+    let per = (clock.now() - t0) / calls as f64;
     let inner = ((s.measure / 21.0 / per) as usize).max(1);
     let mut v: Vec<f64> = (0..21)
         .map(|_| {
-            let t0 = Instant::now();
+            let t0 = clock.now();
             for _ in 0..inner {
                 f();
             }
-            t0.elapsed().as_secs_f64() / inner as f64
+            (clock.now() - t0) / inner as f64
         })
         .collect();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -207,44 +254,30 @@ fn main() {
                 || {
                     let sample = path::sample_path(interp, &s0, &s1, &t).expect("path");
                     let target = loss::training_target(interp, &sample, &modes).expect("target");
+                    let w = loss::loss_weights(interp, &sample.r).expect("weights");
+                    black_box((target, w));
+                },
+                || {
+                    let (sample, target) =
+                        physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused");
+                    let w = loss::loss_weights(*generated, &sample.r).expect("weights");
+                    black_box((target, w));
+                },
+            );
+            row(
+                s,
+                "train+flow_loss",
+                name,
+                &label,
+                || {
+                    let sample = path::sample_path(interp, &s0, &s1, &t).expect("path");
+                    let target = loss::training_target(interp, &sample, &modes).expect("target");
                     loss::flow_loss(interp, &pred, &target, &sample.r).expect("loss");
                 },
                 || {
                     let (sample, target) =
                         physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused");
                     loss::flow_loss(*generated, &pred, &target, &sample.r).expect("loss");
-                },
-            );
-            row(
-                s,
-                "train:path+target",
-                name,
-                &label,
-                || {
-                    let sample = path::sample_path(interp, &s0, &s1, &t).expect("path");
-                    black_box(loss::training_target(interp, &sample, &modes).expect("target"));
-                },
-                || {
-                    black_box(
-                        physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused"),
-                    );
-                },
-            );
-            // The ω-weighted loss alone (the runtime's `loss::flow_loss`, common to both).
-            let target = physics::path_and_target(interp, &s0, &s1, &t, &modes)
-                .expect("target")
-                .1;
-            let r: Vec<f64> = t.iter().map(|&ti| interp.constants().radius(ti)).collect();
-            row(
-                s,
-                "train:loss",
-                name,
-                &label,
-                || {
-                    loss::flow_loss(interp, &pred, &target, &r).expect("loss");
-                },
-                || {
-                    loss::flow_loss(*generated, &pred, &target, &r).expect("loss");
                 },
             );
             let ts = vec![0.37; shape[0]];
