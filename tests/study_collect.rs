@@ -225,3 +225,29 @@ fn slurm_script_runs_the_same_train_command_per_cell() {
     assert_eq!(slurm::shell_quote("a b'c"), r"'a b'\''c'");
     assert_eq!(slurm::shell_quote("plain/path-1.5"), "plain/path-1.5");
 }
+
+#[test]
+fn delta_claim_is_computed_from_the_sweep_members() {
+    use genads::study::plots::sweep_value;
+    assert_eq!(sweep_value("delta_sweep_delta1.5", "delta"), Some(1.5));
+    assert_eq!(sweep_value("hsv_scan_p0.25", "p"), Some(0.25));
+    assert_eq!(sweep_value("ads_kg_hermite", "p"), None);
+    let tmp = tempfile::tempdir().unwrap();
+    let body = format!(
+        "name = \"d\"\nseeds = [1]\nsweep_param = \"delta\"\n[[models]]\nfile = \"{}\"\n[budget]\nsteps = 200\n[eval]\neval_every = 100\n",
+        zoo("delta_sweep.genads")
+    );
+    let path = tmp.path().join("d.toml");
+    std::fs::write(&path, body).unwrap();
+    let st = Study::load(&path).unwrap();
+    let out = tmp.path().join("out");
+    // Δ = 2 ends lowest (final BV 0.2 → CQS 0.31), Δ = 1.5 and 2.5 higher; Δ = 3 not run.
+    finished(&st, &out, 0, 1, [0.6, 0.5], 1.0);
+    finished(&st, &out, 1, 1, [0.6, 0.2], 1.0);
+    finished(&st, &out, 2, 1, [0.6, 0.4], 1.0);
+    study::aggregate_into(&st, &out, "genads study d.toml").unwrap();
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("does not hold: Δ = 2 is lowest"), "{md}");
+    assert!(md.contains("delta_sweep_delta3 seed 1 (not run)"), "{md}");
+    assert!(out.join("final_cqs_vs_delta.png").is_file());
+}
