@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""PyTorch reference of the paper's checkerboard training step, for side-by-side timing with GenAdS.
+"""PyTorch reference of the paper's training steps, for side-by-side timing with GenAdS.
 
 Faithful to PAPER.md §6.1 (ResidualVelocityNet2DSimple, the checkerboard CNN), §6.2 (the
-parameter-matched MLP baseline) and §6.4 (AdamW lr 3e-4, betas 0.9/0.999, eps 1e-8, weight decay
+parameter-matched MLP baseline), §6.3 (ResidualVelocityNet2D, the MNIST U-Net, batch 128) and §6.4 (AdamW lr 3e-4, betas 0.9/0.999, eps 1e-8, weight decay
 1e-5, cosine schedule, global-norm clipping at 1.0, EMA 0.9999). One "step" is what the authors'
 trainer does per iteration: sample a batch of states and times, forward, omega-weighted MSE loss,
 backward, clip, AdamW step, scheduler step, EMA update. Data sampling is synthetic random tensors of
 the right shapes (the encoding is not what is being timed on either side).
 
 Usage (the venv is made by bench/setup_torch.sh or by hand with `pip install torch numpy`):
-    RAYON_NUM_THREADS=1 bench/.venv/bin/python bench/pytorch_reference.py --model cnn --threads 2
-Prints one JSON line: {"model", "params", "threads", "batch", "steps", "seconds_per_step"}.
+    bench/.venv/bin/python bench/pytorch_reference.py --model cnn|mlp|unet --threads 2
+Prints one JSON line: {"impl": "pytorch", "model", "params", "threads", "batch", "steps",
+"seconds_per_step"} (batch defaults: CNN and MLP 64, U-Net 128). bench/side_by_side.sh runs it
+beside the Rust step (genads-runtime/benches/paper_steps.rs) and prints the ratios.
 """
 
 import argparse
@@ -84,33 +86,92 @@ class BaselineMLP(nn.Module):
         return self.net(torch.cat([phi, pi, sinusoidal(t)], dim=-1))
 
 
+class MnistUNet(nn.Module):
+    """PAPER.md §6.3: 13,449,668 parameters (linear/vanilla), 13,448,514 (Hermite: out = in_ch)."""
+
+    def __init__(self, in_ch: int = 2, h: int = 64, depth: int = 3, t_dim: int = 128, hermite: bool = False):
+        super().__init__()
+        self.t_dim = t_dim
+        self.time_mlp = nn.Sequential(nn.Linear(t_dim, 4 * t_dim), nn.SiLU(), nn.Linear(4 * t_dim, t_dim))
+        self.inp = nn.Conv2d(2 * in_ch, h, 3, padding=1)
+
+        def down(c_in, c_out, stride):
+            return nn.ModuleDict(dict(
+                conv1=nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), gn1=nn.GroupNorm(8, c_out),
+                time=nn.Linear(t_dim, c_out),
+                conv2=nn.Conv2d(c_out, c_out, 3, padding=1), gn2=nn.GroupNorm(8, c_out)))
+
+        self.downs = nn.ModuleList()
+        c = h
+        for _ in range(depth):
+            self.downs.append(down(c, 2 * c, 2))
+            c *= 2
+        self.mid = down(c, c, 1)
+        self.ups = nn.ModuleList()
+        for _ in range(depth):
+            half = c // 2
+            self.ups.append(nn.ModuleDict(dict(
+                up=nn.ConvTranspose2d(c, half, 4, stride=2, padding=1), gn1=nn.GroupNorm(8, half),
+                merge=nn.Conv2d(2 * half, half, 1), time=nn.Linear(t_dim, half),
+                conv=nn.Conv2d(half, half, 3, padding=1), gn2=nn.GroupNorm(8, half))))
+            c = half
+        self.out_gn = nn.GroupNorm(8, h)
+        self.out = nn.Conv2d(h, in_ch if hermite else 2 * in_ch, 3, padding=1)
+
+    @staticmethod
+    def _down(m, x, emb):
+        x = F.silu(m["gn1"](m["conv1"](x))) + m["time"](emb)[:, :, None, None]
+        return F.silu(m["gn2"](m["conv2"](x)))
+
+    def forward(self, phi, pi, t):
+        emb = self.time_mlp(sinusoidal(t, self.t_dim))
+        x = self.inp(torch.cat([phi, pi], dim=1))
+        skips = []
+        for m in self.downs:
+            skips.append(x)
+            x = self._down(m, x, emb)
+        x = self._down(self.mid, x, emb)
+        for m in self.ups:
+            skip = skips.pop()
+            x = F.silu(m["gn1"](m["up"](x)))
+            if x.shape[-2:] != skip.shape[-2:]:
+                x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = m["merge"](torch.cat([x, skip], dim=1)) + m["time"](emb)[:, :, None, None]
+            x = F.silu(m["gn2"](m["conv"](x)))
+        return self.out(F.silu(self.out_gn(x)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["cnn", "mlp"], default="cnn")
+    parser.add_argument("--model", choices=["cnn", "mlp", "unet"], default="cnn")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=None, help="default: 64 (cnn, mlp), 128 (unet)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.batch is None:
+        args.batch = 128 if args.model == "unet" else 64
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    net = CheckerboardCNN() if args.model == "cnn" else BaselineMLP()
+    net = {"cnn": CheckerboardCNN, "mlp": BaselineMLP, "unet": MnistUNet}[args.model]()
     params = sum(p.numel() for p in net.parameters())
     ema = [p.detach().clone() for p in net.parameters()]
     total = args.warmup + args.steps
     opt = torch.optim.AdamW(net.parameters(), lr=3e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-5)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=3e-5)
-    shape = (args.batch, 4, 16, 16) if args.model == "cnn" else (args.batch, 2)
+    shape = {"cnn": (args.batch, 4, 16, 16), "mlp": (args.batch, 2), "unet": (args.batch, 2, 28, 28)}[args.model]
+    out_shape = (shape[0], 2 * shape[1]) + shape[2:]
+    image = args.model != "mlp"
 
     def step():
         phi, pi = torch.randn(shape), torch.randn(shape)
-        target = torch.randn((args.batch, 8, 16, 16) if args.model == "cnn" else (args.batch, 4))
+        target = torch.randn(out_shape)
         t = torch.rand(args.batch)
         omega = torch.exp(2.0 * t)  # e^{d r_t}, d = 2, r in [0, 1]
         out = net(phi, pi, t)
-        per_sample = ((out - target) ** 2).flatten(1).sum(1) if args.model == "cnn" else ((out - target) ** 2).mean(1)
+        per_sample = ((out - target) ** 2).flatten(1).sum(1) if image else ((out - target) ** 2).mean(1)
         loss = (omega * per_sample).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -127,7 +188,7 @@ def main() -> None:
     for _ in range(args.steps):
         step()
     elapsed = time.perf_counter() - start
-    print(json.dumps({"model": args.model, "params": params, "threads": args.threads, "batch": args.batch,
+    print(json.dumps({"impl": "pytorch", "model": args.model, "params": params, "threads": args.threads, "batch": args.batch,
                       "steps": args.steps, "seconds_per_step": elapsed / args.steps}))
 
 

@@ -12,12 +12,13 @@
 //! * out: GN → SiLU → Conv3×3(h → 2c, or c for Hermite paths).
 
 use crate::nn::conv::{Conv2d, ConvTranspose2d};
+use crate::nn::group_norm::GroupNorm;
 use crate::nn::layers::{conv2d, conv_transpose2d, group_norm, linear};
 use crate::nn::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
 use crate::nn::{split_output, Preset, VelocityNet};
 use crate::State;
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{GroupNorm, Linear, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of the U-Net.

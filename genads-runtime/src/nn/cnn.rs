@@ -7,10 +7,11 @@
 //! SiLU, + skip) → Conv3×3(h → 2c_in, or c_in for Hermite paths).
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{GroupNorm, Linear, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::conv::{Conv2d, ConvTranspose2d};
+use super::group_norm::GroupNorm;
 use super::layers::{conv2d, conv_transpose2d, group_norm, linear};
 use super::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
 use super::{split_output, VelocityNet};

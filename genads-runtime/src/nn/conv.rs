@@ -18,7 +18,9 @@
 //!
 //! Non-CPU devices, non-f32 dtypes and non-square kernels fall back to candle's own convolutions.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Module, Result, Shape, Storage, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp2, CustomOp3, DType, Layout, Module, Result, Shape, Storage, Tensor,
+};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -81,6 +83,28 @@ fn valid_range(kk: usize, p: usize, s: usize, n: usize, out: usize) -> (usize, u
         0
     };
     (lo.min(hi), hi)
+}
+
+thread_local! {
+    /// Scratch buffers (im2col matrices, channel-major copies) reused between calls on a thread.
+    static SCRATCH: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer of `len` elements with unspecified contents (callers overwrite it).
+fn take_scratch(len: usize) -> Vec<f32> {
+    let mut v = SCRATCH.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    v.resize(len, 0.0);
+    v
+}
+
+/// Returns a scratch buffer to this thread's pool.
+fn give_scratch(v: Vec<f32>) {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < 4 {
+            s.push(v);
+        }
+    });
 }
 
 fn parallelism() -> Parallelism {
@@ -254,13 +278,13 @@ fn scatter(t: &[f32], nb: usize, o: usize, pix: usize, y: &mut [f32]) {
         });
 }
 
-/// Forward convolution: x (B·C·H·W), w (O·C·k·k) → y (B·O·OH·OW).
-fn conv_forward(g: &Geom, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
+/// Forward convolution: x (B·C·H·W), w (O·C·k·k) (+ bias (O)) → y (B·O·OH·OW).
+fn conv_forward(g: &Geom, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
     let (kd, pix) = (g.kdim(), g.pix());
     let mut y = vec![0f32; g.b * g.out_len()];
     let chunk = g.chunk();
-    let mut col = vec![0f32; kd * chunk * pix];
-    let mut tmp = vec![0f32; if chunk > 1 { g.o * chunk * pix } else { 0 }];
+    let mut col = take_scratch(kd * chunk * pix);
+    let mut tmp = take_scratch(if chunk > 1 { g.o * chunk * pix } else { 0 });
     let mut n0 = 0;
     while n0 < g.b {
         let nb = chunk.min(g.b - n0);
@@ -280,16 +304,39 @@ fn conv_forward(g: &Geom, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
         }
         n0 += nb;
     }
+    give_scratch(col);
+    give_scratch(tmp);
+    if let Some(b) = bias {
+        y.par_chunks_mut(pix).enumerate().for_each(|(no, plane)| {
+            let bo = b[no % g.o];
+            plane.iter_mut().for_each(|v| *v += bo);
+        });
+    }
     Ok(y)
 }
 
-/// Adjoint of the forward convolution: dy (B·O·OH·OW), w (O·C·k·k) → dx (B·C·H·W).
-fn conv_adjoint(g: &Geom, dy: &[f32], w: &[f32]) -> Result<Vec<f32>> {
+/// Bias gradient: Σ over samples and pixels of dy (B·O·P) per channel, accumulated in f64.
+fn bias_grad(dy: &[f32], b: usize, o: usize, pix: usize) -> Vec<f32> {
+    (0..o)
+        .into_par_iter()
+        .map(|oc| {
+            let mut acc = 0f64;
+            for n in 0..b {
+                let plane = &dy[(n * o + oc) * pix..][..pix];
+                acc += plane.iter().map(|&v| f64::from(v)).sum::<f64>();
+            }
+            acc as f32
+        })
+        .collect()
+}
+
+/// Adjoint of the forward convolution: dy (B·O·OH·OW), w (O·C·k·k) (+ bias (C)) → dx (B·C·H·W).
+fn conv_adjoint(g: &Geom, dy: &[f32], w: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
     let (kd, pix) = (g.kdim(), g.pix());
     let mut dx = vec![0f32; g.b * g.in_len()];
     let chunk = g.chunk();
-    let mut col = vec![0f32; kd * chunk * pix];
-    let mut tmp = vec![0f32; if chunk > 1 { g.o * chunk * pix } else { 0 }];
+    let mut col = take_scratch(kd * chunk * pix);
+    let mut tmp = take_scratch(if chunk > 1 { g.o * chunk * pix } else { 0 });
     let mut n0 = 0;
     while n0 < g.b {
         let nb = chunk.min(g.b - n0);
@@ -314,6 +361,15 @@ fn conv_adjoint(g: &Geom, dy: &[f32], w: &[f32]) -> Result<Vec<f32>> {
         col2im(g, &col, nb, &mut dx[n0 * g.in_len()..]);
         n0 += nb;
     }
+    give_scratch(col);
+    give_scratch(tmp);
+    if let Some(b) = bias {
+        let hw = g.h * g.w;
+        dx.par_chunks_mut(hw).enumerate().for_each(|(nc, plane)| {
+            let bc = b[nc % g.c];
+            plane.iter_mut().for_each(|v| *v += bc);
+        });
+    }
     Ok(dx)
 }
 
@@ -322,8 +378,8 @@ fn conv_weight_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
     let (kd, pix) = (g.kdim(), g.pix());
     let mut dw = vec![0f32; g.o * kd];
     let chunk = g.chunk();
-    let mut col = vec![0f32; kd * chunk * pix];
-    let mut tmp = vec![0f32; if chunk > 1 { g.o * chunk * pix } else { 0 }];
+    let mut col = take_scratch(kd * chunk * pix);
+    let mut tmp = take_scratch(if chunk > 1 { g.o * chunk * pix } else { 0 });
     let mut n0 = 0;
     while n0 < g.b {
         let nb = chunk.min(g.b - n0);
@@ -351,6 +407,8 @@ fn conv_weight_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
         )?;
         n0 += nb;
     }
+    give_scratch(col);
+    give_scratch(tmp);
     Ok(dw)
 }
 
@@ -427,15 +485,84 @@ fn conv_t_geom(x: &[usize], w: &[usize], s: usize, p: usize) -> Result<Geom> {
     })
 }
 
-/// `conv2d(x, w)` without bias, as a custom op with backward.
-struct Conv2dOp {
+/// Which convolution a [`ConvOp`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `conv2d`, weight (O, C, k, k).
+    Conv,
+    /// `conv_transpose2d`, weight (C_in, C_out, k, k), output padding 0.
+    Transpose,
+}
+
+/// A convolution as a candle custom op: (x, w) through [`CustomOp2`], (x, w, bias) through
+/// [`CustomOp3`]; the backward passes run the same kernels.
+#[derive(Debug, Clone, Copy)]
+struct ConvOp {
+    kind: Kind,
     stride: usize,
     padding: usize,
 }
 
-impl CustomOp2 for Conv2dOp {
+impl ConvOp {
     fn name(&self) -> &'static str {
-        "genads-conv2d"
+        match self.kind {
+            Kind::Conv => "genads-conv2d",
+            Kind::Transpose => "genads-conv-transpose2d",
+        }
+    }
+
+    fn geom(&self, x: &[usize], w: &[usize]) -> Result<Geom> {
+        match self.kind {
+            Kind::Conv => conv_geom(x, w, self.stride, self.padding),
+            Kind::Transpose => conv_t_geom(x, w, self.stride, self.padding),
+        }
+    }
+
+    fn fwd(
+        &self,
+        x: &[f32],
+        xl: &Layout,
+        w: &[f32],
+        wl: &Layout,
+        b: Option<&[f32]>,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.geom(xl.dims(), wl.dims())?;
+        let (y, shape) = match self.kind {
+            Kind::Conv => (conv_forward(&g, x, w, b)?, (g.b, g.o, g.oh, g.ow)),
+            Kind::Transpose => (conv_adjoint(&g, x, w, b)?, (g.b, g.c, g.h, g.w)),
+        };
+        Ok((CpuStorage::F32(y), Shape::from(shape)))
+    }
+
+    /// Gradients w.r.t. x, w and the bias.
+    fn grads(&self, x: &Tensor, w: &Tensor, grad: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        let g = self.geom(x.dims(), w.dims())?;
+        let (dx, dw, db) = with_f32(grad, |dy| {
+            Ok(match self.kind {
+                Kind::Conv => (
+                    with_f32(w, |wv| conv_adjoint(&g, dy, wv, None))?,
+                    with_f32(x, |xv| conv_weight_grad(&g, xv, dy))?,
+                    bias_grad(dy, g.b, g.o, g.pix()),
+                ),
+                Kind::Transpose => (
+                    with_f32(w, |wv| conv_forward(&g, dy, wv, None))?,
+                    with_f32(x, |xv| conv_weight_grad(&g, dy, xv))?,
+                    bias_grad(dy, g.b, g.c, g.h * g.w),
+                ),
+            })
+        })?;
+        let n = db.len();
+        Ok((
+            Tensor::from_vec(dx, x.shape(), x.device())?,
+            Tensor::from_vec(dw, w.shape(), w.device())?,
+            Tensor::from_vec(db, n, x.device())?,
+        ))
+    }
+}
+
+impl CustomOp2 for ConvOp {
+    fn name(&self) -> &'static str {
+        ConvOp::name(self)
     }
 
     fn cpu_fwd(
@@ -445,9 +572,7 @@ impl CustomOp2 for Conv2dOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let g = conv_geom(l1.dims(), l2.dims(), self.stride, self.padding)?;
-        let y = conv_forward(&g, f32_storage(s1, l1)?, f32_storage(s2, l2)?)?;
-        Ok((CpuStorage::F32(y), Shape::from((g.b, g.o, g.oh, g.ow))))
+        self.fwd(f32_storage(s1, l1)?, l1, f32_storage(s2, l2)?, l2, None)
     }
 
     fn bwd(
@@ -457,27 +582,14 @@ impl CustomOp2 for Conv2dOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = conv_geom(x.dims(), w.dims(), self.stride, self.padding)?;
-        let (dx, dw) = with_f32(grad, |dy| {
-            let dx = with_f32(w, |wv| conv_adjoint(&g, dy, wv))?;
-            let dw = with_f32(x, |xv| conv_weight_grad(&g, xv, dy))?;
-            Ok((dx, dw))
-        })?;
-        let dx = Tensor::from_vec(dx, x.shape(), x.device())?;
-        let dw = Tensor::from_vec(dw, w.shape(), w.device())?;
+        let (dx, dw, _) = self.grads(x, w, grad)?;
         Ok((Some(dx), Some(dw)))
     }
 }
 
-/// `conv_transpose2d(x, w)` without bias (output padding 0), as a custom op with backward.
-struct ConvTranspose2dOp {
-    stride: usize,
-    padding: usize,
-}
-
-impl CustomOp2 for ConvTranspose2dOp {
+impl CustomOp3 for ConvOp {
     fn name(&self) -> &'static str {
-        "genads-conv-transpose2d"
+        ConvOp::name(self)
     }
 
     fn cpu_fwd(
@@ -486,39 +598,44 @@ impl CustomOp2 for ConvTranspose2dOp {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let g = conv_t_geom(l1.dims(), l2.dims(), self.stride, self.padding)?;
-        let y = conv_adjoint(&g, f32_storage(s1, l1)?, f32_storage(s2, l2)?)?;
-        Ok((CpuStorage::F32(y), Shape::from((g.b, g.c, g.h, g.w))))
+        let b = f32_storage(s3, l3)?;
+        let g = self.geom(l1.dims(), l2.dims())?;
+        let channels = if self.kind == Kind::Conv { g.o } else { g.c };
+        if b.len() != channels {
+            candle_core::bail!(
+                "{}: bias of {} elements for {channels} output channels",
+                ConvOp::name(self),
+                b.len()
+            );
+        }
+        self.fwd(f32_storage(s1, l1)?, l1, f32_storage(s2, l2)?, l2, Some(b))
     }
 
     fn bwd(
         &self,
         x: &Tensor,
         w: &Tensor,
+        b: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = conv_t_geom(x.dims(), w.dims(), self.stride, self.padding)?;
-        let (dx, dw) = with_f32(grad, |dy| {
-            let dx = with_f32(w, |wv| conv_forward(&g, dy, wv))?;
-            let dw = with_f32(x, |xv| conv_weight_grad(&g, dy, xv))?;
-            Ok((dx, dw))
-        })?;
-        let dx = Tensor::from_vec(dx, x.shape(), x.device())?;
-        let dw = Tensor::from_vec(dw, w.shape(), w.device())?;
-        Ok((Some(dx), Some(dw)))
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (dx, dw, db) = self.grads(x, w, grad)?;
+        Ok((Some(dx), Some(dw), Some(db.reshape(b.shape())?)))
     }
 }
 
 /// Whether the fast kernels apply (f32 tensors on the CPU, square kernel).
-fn fast_path(x: &Tensor, w: &Tensor) -> bool {
+fn fast_path(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> bool {
     x.device().is_cpu()
         && w.device().is_cpu()
         && x.dtype() == DType::F32
         && w.dtype() == DType::F32
         && w.rank() == 4
         && w.dims()[2] == w.dims()[3]
+        && bias.is_none_or(|b| b.device().is_cpu() && b.dtype() == DType::F32 && b.rank() == 1)
 }
 
 fn add_bias(y: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
@@ -531,6 +648,14 @@ fn add_bias(y: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     }
 }
 
+fn apply(op: ConvOp, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let (x, w) = (x.contiguous()?, w.contiguous()?);
+    match bias {
+        Some(b) => x.apply_op3(&w, &b.contiguous()?, op),
+        None => x.apply_op2(&w, op),
+    }
+}
+
 /// 2-D convolution of x (B, C, H, W) with w (O, C, k, k) (+ bias (O,)), groups 1, dilation 1.
 /// Differentiable; f32 CPU tensors use the im2col + GEMM kernels of this module.
 pub fn conv2d(
@@ -540,13 +665,16 @@ pub fn conv2d(
     stride: usize,
     padding: usize,
 ) -> Result<Tensor> {
-    let y = if fast_path(x, w) {
-        x.contiguous()?
-            .apply_op2(&w.contiguous()?, Conv2dOp { stride, padding })?
+    if fast_path(x, w, bias) {
+        let op = ConvOp {
+            kind: Kind::Conv,
+            stride,
+            padding,
+        };
+        apply(op, x, w, bias)
     } else {
-        x.conv2d(w, padding, stride, 1, 1)?
-    };
-    add_bias(y, bias)
+        add_bias(x.conv2d(w, padding, stride, 1, 1)?, bias)
+    }
 }
 
 /// 2-D transposed convolution of x (B, C_in, H, W) with w (C_in, C_out, k, k) (+ bias (C_out,)),
@@ -559,13 +687,16 @@ pub fn conv_transpose2d(
     stride: usize,
     padding: usize,
 ) -> Result<Tensor> {
-    let y = if fast_path(x, w) {
-        x.contiguous()?
-            .apply_op2(&w.contiguous()?, ConvTranspose2dOp { stride, padding })?
+    if fast_path(x, w, bias) {
+        let op = ConvOp {
+            kind: Kind::Transpose,
+            stride,
+            padding,
+        };
+        apply(op, x, w, bias)
     } else {
-        x.conv_transpose2d(w, padding, 0, stride, 1)?
-    };
-    add_bias(y, bias)
+        add_bias(x.conv_transpose2d(w, padding, 0, stride, 1)?, bias)
+    }
 }
 
 /// A 2-D convolution layer (NCHW, square kernel) over [`conv2d`].

@@ -6,12 +6,13 @@
 //! (PyTorch's convention, also for transposed convolutions), GroupNorm `*.scale` = 1, `*.shift` = 0.
 
 use candle_core::{DType, Result, Tensor};
-use candle_nn::{GroupNorm, Init, Linear, VarBuilder, VarMap};
+use candle_nn::{Init, Linear, VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
 
 use super::conv::{Conv2d, ConvTranspose2d};
+use super::group_norm::GroupNorm;
 
 const ZERO: Init = Init::Const(0.0);
 
@@ -51,7 +52,8 @@ pub fn conv_transpose2d(
     Ok(ConvTranspose2d::new(w, Some(b), stride, padding))
 }
 
-/// GroupNorm over `channels` in `groups` groups, eps 1e-5, affine.
+/// GroupNorm over `channels` in `groups` groups, eps 1e-5, affine (the fused op of
+/// [`super::group_norm`]).
 pub fn group_norm(vb: VarBuilder, groups: usize, channels: usize) -> Result<GroupNorm> {
     let w = vb.get_with_hints(channels, "scale", Init::Const(1.0))?;
     let b = vb.get_with_hints(channels, "shift", ZERO)?;

@@ -7,6 +7,7 @@
 
 pub mod cnn;
 pub mod conv;
+pub mod group_norm;
 pub mod layers;
 pub mod mlp;
 pub mod presets;
