@@ -129,6 +129,7 @@ fn main() {
                 depth: 3,
                 time_dim: 64,
                 time_scale: 1,
+                fourier_octaves: 0,
             })),
             batch: 256,
         },

@@ -66,7 +66,14 @@ impl CosineSchedule {
         if self.total_steps == 0 || step >= self.total_steps {
             return self.min_lr;
         }
-        let x = std::f64::consts::PI * step as f64 / self.total_steps as f64;
+        self.lr_at_fraction(step as f64 / self.total_steps as f64)
+    }
+
+    /// Learning rate after a fraction `f` ∈ [0, 1] of the schedule (clamped), for budgets that are
+    /// measured in seconds rather than steps.
+    pub fn lr_at_fraction(&self, f: f64) -> f64 {
+        let f = if f.is_nan() { 1.0 } else { f.clamp(0.0, 1.0) };
+        let x = std::f64::consts::PI * f;
         self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1.0 + x.cos())
     }
 }
@@ -261,6 +268,18 @@ mod tests {
         assert!((s.lr(100) - 3e-5).abs() < 1e-15);
         assert!((s.lr(1000) - 3e-5).abs() < 1e-15);
         assert!(s.lr(10) > s.lr(11));
+    }
+
+    #[test]
+    fn cosine_by_fraction_matches_the_step_schedule() {
+        let s = CosineSchedule::new(1e-3, 0.1, 400);
+        for step in [0u64, 1, 100, 200, 399] {
+            let by_fraction = s.lr_at_fraction(step as f64 / 400.0);
+            assert!((by_fraction - s.lr(step)).abs() < 1e-18, "step {step}");
+        }
+        assert_eq!(s.lr_at_fraction(2.0), s.min_lr);
+        assert_eq!(s.lr_at_fraction(-1.0), s.base_lr);
+        assert_eq!(s.lr_at_fraction(f64::NAN), s.min_lr);
     }
 
     #[test]

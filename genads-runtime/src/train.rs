@@ -35,8 +35,8 @@ pub enum Budget {
     Steps(u64),
     /// A number of epochs of `dataset_size / batch_size` steps (drop-last).
     Epochs(u64),
-    /// Wall-clock seconds (training time, summed over resumes); the cosine schedule spans
-    /// `max_steps`, which also caps the run.
+    /// Wall-clock seconds (training time, summed over resumes), capped at `max_steps`. The cosine
+    /// schedule follows whichever is further along: the fraction of the time or of the steps.
     Time {
         /// Seconds of training.
         seconds: f64,
@@ -78,12 +78,20 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Keep the N most recent checkpoints (0: all).
     pub keep_checkpoints: usize,
+    /// Also evaluate whenever this many seconds of training passed since the last evaluation
+    /// (0: off; used with time budgets, whose step count is not known in advance).
+    #[serde(default)]
+    pub eval_every_s: f64,
+    /// Also checkpoint whenever this many seconds of training passed since the last checkpoint
+    /// (0: off).
+    #[serde(default)]
+    pub checkpoint_every_s: f64,
 }
 
 impl TrainConfig {
     /// The defaults of a preset for a state kind (checkerboard: 50,000 training points).
     pub fn for_preset(preset: Preset, kind: StateKind) -> Self {
-        let t = preset.training();
+        let t = preset.training_for(kind);
         Self {
             preset,
             net: preset.net_config(kind),
@@ -104,6 +112,8 @@ impl TrainConfig {
             eval_every: 0,
             checkpoint_every: 0,
             keep_checkpoints: 3,
+            eval_every_s: 0.0,
+            checkpoint_every_s: 0.0,
         }
     }
 
@@ -137,6 +147,11 @@ impl TrainConfig {
         }
         if !(0.0..=1.0).contains(&self.min_lr_factor) || !self.weight_decay.is_finite() {
             return bad("min-lr factor must be in [0, 1] and weight decay finite");
+        }
+        if !(self.eval_every_s.is_finite() && self.eval_every_s >= 0.0)
+            || !(self.checkpoint_every_s.is_finite() && self.checkpoint_every_s >= 0.0)
+        {
+            return bad("evaluation and checkpoint intervals in seconds must be ≥ 0");
         }
         if let Budget::Time { seconds, .. } = self.budget {
             if !(seconds.is_finite() && seconds > 0.0) {
@@ -264,6 +279,8 @@ pub struct Trainer {
     opt: AdamW,
     ema: Ema,
     schedule: CosineSchedule,
+    /// Fraction of a time budget used before the current step (0 for step/epoch budgets).
+    time_fraction: f64,
     rng: ChaCha8Rng,
     step: u64,
     elapsed_before: f64,
@@ -340,6 +357,7 @@ impl Trainer {
             opt,
             ema,
             schedule,
+            time_fraction: 0.0,
             rng,
             step: 0,
             elapsed_before: 0.0,
@@ -410,6 +428,19 @@ impl Trainer {
         self.last_checkpoint.as_deref()
     }
 
+    /// Learning rate of step index `step` (0-based): the cosine schedule over the steps, or for a
+    /// time budget over the elapsed fraction of the time when that is further along.
+    fn lr(&self, step: u64) -> f64 {
+        match self.cfg.budget {
+            Budget::Time { .. } => {
+                let by_steps = step as f64 / self.cfg.total_steps().max(1) as f64;
+                self.schedule
+                    .lr_at_fraction(by_steps.max(self.time_fraction))
+            }
+            _ => self.schedule.lr(step),
+        }
+    }
+
     /// One optimiser step; returns the loss.
     pub fn train_step(&mut self, objective: &mut dyn Objective) -> Result<f64, TrainError> {
         let step = self.step + 1;
@@ -446,7 +477,7 @@ impl Trainer {
         if !norm.is_finite() {
             return Err(non_finite("gradient norm", &self.last_checkpoint));
         }
-        let lr = self.schedule.lr(self.step);
+        let lr = self.lr(self.step);
         self.opt
             .step(&grads, lr, clip_factor(norm, self.cfg.clip_norm))
             .map_err(|e| fail(e.into(), &self.last_checkpoint))?;
@@ -509,9 +540,16 @@ impl Trainer {
         let mut window = (0.0f64, 0u64);
         let mut last_metrics = None;
         let mut log = MetricsLog::open(self.out_dir.as_deref())?;
+        // Training time of the last evaluation / checkpoint, for the intervals in seconds.
+        let mut last_eval_s = self.elapsed_before;
+        let mut last_checkpoint_s = self.elapsed_before;
+        let due = |every_s: f64, last: f64, now: f64| every_s > 0.0 && now - last >= every_s;
         while self.step < total
             && time_limit.is_none_or(|s| elapsed(self.elapsed_before, paused) < s)
         {
+            if let Some(seconds) = time_limit {
+                self.time_fraction = elapsed(self.elapsed_before, paused) / seconds;
+            }
             let loss = self.train_step(objective)?;
             losses.push(loss);
             window = (window.0 + loss, window.1 + 1);
@@ -521,12 +559,16 @@ impl Trainer {
                 total_steps: total,
                 epoch: self.step / self.cfg.steps_per_epoch(),
                 loss,
-                lr: self.schedule.lr(self.step - 1),
+                lr: self.lr(self.step - 1),
                 elapsed_s: now,
             });
             let done = self.step >= total || time_limit.is_some_and(|s| now >= s);
             let pause_start = Instant::now();
-            if (self.cfg.eval_every > 0 && self.step.is_multiple_of(self.cfg.eval_every)) || done {
+            if (self.cfg.eval_every > 0 && self.step.is_multiple_of(self.cfg.eval_every))
+                || due(self.cfg.eval_every_s, last_eval_s, now)
+                || done
+            {
+                last_eval_s = now;
                 let metrics = match eval.as_mut() {
                     Some(f) => {
                         f(self.ema_net.as_ref(), self.step).map_err(|source| TrainError::Eval {
@@ -543,8 +585,10 @@ impl Trainer {
             }
             if (self.cfg.checkpoint_every > 0
                 && self.step.is_multiple_of(self.cfg.checkpoint_every))
+                || due(self.cfg.checkpoint_every_s, last_checkpoint_s, now)
                 || done
             {
+                last_checkpoint_s = now;
                 self.save_checkpoint(now)?;
             }
             paused += pause_start.elapsed().as_secs_f64();
@@ -608,7 +652,7 @@ impl MetricsLog {
             "epoch": t.step / t.cfg.steps_per_epoch(),
             "wall_s": wall_s,
             "loss": finite(loss),
-            "lr": t.schedule.lr(t.step.saturating_sub(1)),
+            "lr": t.lr(t.step.saturating_sub(1)),
             "metrics": metrics.iter().map(|(k, v)| (k.clone(), finite(*v))).collect::<BTreeMap<_, _>>(),
         });
         writeln!(file, "{line}").map_err(|source| TrainError::Log {

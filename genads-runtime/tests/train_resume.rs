@@ -21,6 +21,7 @@ fn config(steps: u64) -> TrainConfig {
         depth: 2,
         time_dim: 8,
         time_scale: 1,
+        fourier_octaves: 0,
     });
     cfg.budget = Budget::Steps(steps);
     cfg.batch_size = 32;
@@ -232,6 +233,7 @@ fn checkpoints_of_other_models_are_refused() {
         depth: 2,
         time_dim: 8,
         time_scale: 1,
+        fourier_octaves: 0,
     });
     build_from_config(
         &cfg,
@@ -317,4 +319,51 @@ fn evaluation_writes_metrics_jsonl() {
     assert_eq!(lines[1]["step"], 6);
     assert_eq!(lines[1]["metrics"]["bv"], 0.6);
     assert!(lines[1]["loss"].as_f64().unwrap() > 0.0 && lines[1]["wall_s"].as_f64().is_some());
+}
+
+/// A time budget ends on the clock (not at a step count), evaluates by the clock and decays the
+/// learning rate over the elapsed fraction of the time.
+#[test]
+fn time_budget_ends_on_the_clock_and_decays_the_learning_rate() {
+    let d = tmp();
+    let mut cfg = config(0);
+    cfg.budget = Budget::Time {
+        seconds: 0.6,
+        max_steps: 1_000_000_000,
+    };
+    cfg.eval_every = 0;
+    cfg.checkpoint_every = 0;
+    cfg.eval_every_s = 0.2;
+    let mut t = Trainer::new(
+        cfg,
+        spec("s"),
+        Some(d.path().into()),
+        serde_json::Value::Null,
+    )
+    .unwrap();
+    let mut obj = objective;
+    let mut evals = 0;
+    let mut eval = |_net: &dyn VelocityNet, _step: u64| -> Result<BTreeMap<String, f64>> {
+        evals += 1;
+        Ok(BTreeMap::new())
+    };
+    let mut lrs = Vec::new();
+    let summary = t
+        .run(&mut obj, Some(&mut eval), &mut |p| lrs.push(p.lr))
+        .unwrap();
+    assert!(
+        summary.elapsed_s >= 0.6,
+        "stopped early: {}",
+        summary.elapsed_s
+    );
+    assert!(summary.steps > 3 && summary.steps < 1_000_000_000);
+    // Two or more evaluations by the clock plus the final one (timing is loose on a loaded box).
+    assert!(evals >= 2, "{evals} evaluations");
+    // The schedule followed the clock: from ≈ lr down towards min_lr, monotonically.
+    assert!(lrs.windows(2).all(|w| w[1] <= w[0]));
+    assert!(
+        lrs[0] > 0.99e-2 && *lrs.last().unwrap() < 0.5e-2,
+        "{:?}",
+        (lrs[0], lrs.last())
+    );
 }

@@ -14,6 +14,9 @@ use genads_runtime::train::{Budget, Progress, TrainConfig, Trainer};
 
 use super::common::{self, RunRecord, SolverArgs, SolverKind};
 
+/// Default step cap of a `--time` budget: high enough that the clock ends the run.
+const TIME_BUDGET_MAX_STEPS: u64 = 1_000_000_000;
+
 /// Arguments of `genads train`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,7 +46,8 @@ pub struct Args {
     /// --max-steps.
     #[arg(long, conflicts_with_all = ["epochs", "steps"])]
     pub time: Option<humantime::Duration>,
-    /// Step cap and schedule length of a --time budget (default: the preset's step count).
+    /// Step cap of a --time budget (default: none in practice, 10⁹ steps); the learning rate
+    /// decays over the time or over these steps, whichever is further along.
     #[arg(long, requires = "time")]
     pub max_steps: Option<u64>,
     /// Seed of the initialisation, the batches and the evaluation samples.
@@ -169,12 +173,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     let total = trainer.config().total_steps();
+    let planned = match trainer.config().budget {
+        Budget::Time { seconds, .. } => format!(
+            "{} of training",
+            humantime::format_duration(Duration::from_secs_f64(seconds.round()))
+        ),
+        _ => format!("{total} steps planned"),
+    };
     println!(
-        "training `{}` on {} ({} preset, {} steps planned, batch {}) -> {}",
+        "training `{}` on {} ({} preset, {planned}, batch {}) -> {}",
         experiment.derived().name,
         experiment.config.data,
         trainer.config().preset,
-        total,
         trainer.config().batch_size,
         out.display()
     );
@@ -213,7 +223,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|e| e.metrics)
         }
     };
-    let mut reporter = Reporter::new(total);
+    let mut reporter = Reporter::new(trainer.config().budget, total);
     let mut objective = experiment.objective();
     let summary = trainer.run(&mut objective, Some(&mut eval), &mut |p| reporter.update(p))?;
     reporter.finish();
@@ -342,19 +352,35 @@ fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
     if let Some(lr) = args.lr {
         config.lr = lr;
     }
-    let preset_steps = config.total_steps();
     config.budget = match (args.epochs, args.steps, args.time) {
         (Some(e), _, _) => Budget::Epochs(e),
         (_, Some(s), _) => Budget::Steps(s),
         (_, _, Some(t)) => Budget::Time {
             seconds: Duration::from(t).as_secs_f64(),
-            max_steps: args.max_steps.unwrap_or(preset_steps),
+            max_steps: args.max_steps.unwrap_or(TIME_BUDGET_MAX_STEPS),
         },
         _ => config.budget,
     };
     let total = config.total_steps();
-    config.eval_every = args.eval_every.unwrap_or((total / 10).max(1));
-    config.checkpoint_every = args.checkpoint_every.unwrap_or((total / 10).max(1));
+    if let Budget::Time { seconds, .. } = config.budget {
+        // The step count of a time budget is unknown: evaluate and checkpoint by the clock
+        // (every tenth of the budget) unless step intervals are given.
+        config.eval_every = args.eval_every.unwrap_or(0);
+        config.checkpoint_every = args.checkpoint_every.unwrap_or(0);
+        config.eval_every_s = if args.eval_every.is_some() {
+            0.0
+        } else {
+            seconds / 10.0
+        };
+        config.checkpoint_every_s = if args.checkpoint_every.is_some() {
+            0.0
+        } else {
+            (seconds / 10.0).min(300.0)
+        };
+    } else {
+        config.eval_every = args.eval_every.unwrap_or((total / 10).max(1));
+        config.checkpoint_every = args.checkpoint_every.unwrap_or((total / 10).max(1));
+    }
     config
 }
 
@@ -406,41 +432,67 @@ pub fn write_plots(out: &Path, name: &str, points: &[[f64; 2]]) -> anyhow::Resul
     Ok(())
 }
 
-/// Progress display: a bar on a terminal, plain periodic lines otherwise.
+/// Progress display: a bar on a terminal, plain periodic lines otherwise. A time budget shows
+/// the clock instead of the step count.
 struct Reporter {
     bar: Option<indicatif::ProgressBar>,
     last_line: Instant,
+    /// Seconds of a time budget.
+    seconds: Option<f64>,
 }
 
 impl Reporter {
-    fn new(total: u64) -> Self {
+    fn new(budget: Budget, total: u64) -> Self {
+        let seconds = match budget {
+            Budget::Time { seconds, .. } => Some(seconds),
+            _ => None,
+        };
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total);
+            let (len, template) = match seconds {
+                Some(s) => (
+                    s.ceil() as u64,
+                    "{bar:40} {elapsed_precise}/{duration_precise}  {msg}",
+                ),
+                None => (
+                    total,
+                    "{bar:40} {pos}/{len} steps  {msg}  {elapsed_precise} ETA {eta}",
+                ),
+            };
+            let bar = indicatif::ProgressBar::new(len);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} steps  loss {msg}  {elapsed_precise} ETA {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         });
         Self {
             bar,
             last_line: Instant::now(),
+            seconds,
         }
     }
 
     fn update(&mut self, p: &Progress) {
         match &self.bar {
-            Some(bar) => {
-                bar.set_position(p.step);
-                bar.set_message(format!("{:.4}", p.loss));
-            }
+            Some(bar) => match self.seconds {
+                Some(_) => {
+                    bar.set_position(p.elapsed_s as u64);
+                    bar.set_message(format!("step {}  loss {:.4}", p.step, p.loss));
+                }
+                None => {
+                    bar.set_position(p.step);
+                    bar.set_message(format!("loss {:.4}", p.loss));
+                }
+            },
             None => {
                 if self.last_line.elapsed() >= Duration::from_secs(15) || p.step == p.total_steps {
+                    let step = match self.seconds {
+                        Some(s) => format!("{} ({:.0}/{s:.0} s)", p.step, p.elapsed_s),
+                        None => format!("{}/{}", p.step, p.total_steps),
+                    };
                     eprintln!(
-                        "step {}/{}  epoch {}  loss {:.4}  lr {:.2e}  {:.0} s",
-                        p.step, p.total_steps, p.epoch, p.loss, p.lr, p.elapsed_s
+                        "step {step}  epoch {}  loss {:.4}  lr {:.2e}  {:.0} s",
+                        p.epoch, p.loss, p.lr, p.elapsed_s
                     );
                     self.last_line = Instant::now();
                 }

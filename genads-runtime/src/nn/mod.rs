@@ -257,6 +257,7 @@ mod tests {
             depth: 2,
             time_dim: 8,
             time_scale: 1,
+            fourier_octaves: 0,
         });
         let values = |seed| {
             let vm = VarMap::new();
