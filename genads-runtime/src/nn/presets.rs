@@ -96,23 +96,44 @@ impl Preset {
                 depth: 4,
                 time_dim: 64,
                 time_scale: 1000,
+                fourier_octaves: 0,
             }),
             (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Mlp(MlpConfig {
-                hidden: 512,
+                hidden: 1024,
                 depth: 3,
                 time_dim: 64,
                 time_scale: 1000,
+                fourier_octaves: 0,
             }),
             (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 256,
-                depth: 3,
+                depth: 4,
                 time_dim: 64,
                 time_scale: 1000,
+                fourier_octaves: 4,
             }),
         }
     }
 
-    /// The training hyper-parameters of this preset.
+    /// The training hyper-parameters of this preset for a state kind: point states are cheap per
+    /// sample, so the CPU presets train them with a wider batch.
+    pub fn training_for(self, kind: StateKind) -> PresetTraining {
+        let base = self.training();
+        match (self, kind) {
+            (Preset::Quick | Preset::Small, StateKind::Points { .. }) => PresetTraining {
+                batch_size: 1024,
+                lr: 3e-3,
+                ..base
+            },
+            (Preset::Quick, StateKind::Spectral { .. }) => PresetTraining {
+                batch_size: 128,
+                ..base
+            },
+            _ => base,
+        }
+    }
+
+    /// The training hyper-parameters of this preset (spectral states).
     pub fn training(self) -> PresetTraining {
         match self {
             Preset::Paper => PresetTraining {
@@ -140,14 +161,17 @@ impl Preset {
 /// Image presets (MNIST, Fashion-MNIST: spectral image states (B, 2, 28, 28)).
 ///
 /// * `Paper`: the paper's U-Net (13,449,668 parameters), batch 128, lr 3e-4, EMA 0.9999 from step
-///   1000 (PAPER.md §6.3/6.4).
+///   1000, 1500 epochs (PAPER.md §6.3/6.4).
 /// * `Small`: a U-Net of width 16, depth 2 (`UNetConfig::preset(Quick)`), batch 32.
 /// * `Quick` (default): an MLP over the flattened spectral state (2 × 2 × 784 inputs), width 1024,
-///   depth 3, batch 128. Chosen by measurement on the shared 2-core machine: candle's CPU
-///   convolutions make even the smallest U-Net cost seconds per batch-128 step (quick U-Net
-///   ≈ 9.7 s, see docs/mnist.md), while the MLP step costs a few hundred milliseconds, so within a
-///   CPU budget of tens of minutes the MLP sees two orders of magnitude more images; the measured
-///   numbers are in docs/mnist.md.
+///   depth 3, batch 128.
+///
+/// Chosen by timing training steps with `genads train … --data mnist --steps 4|8` on the shared
+/// 2-core machine under load (one thread, load average 6–8; upper bounds): the MLP costs 0.65 s per
+/// batch-128 step (5 ms per image), the width-16 U-Net 2.95 s at batch 128 and 0.93 s at batch 32
+/// (23–29 ms per image, with the im2col/GEMM convolutions; before them 5.5 s at batch 32), so in a
+/// budget of minutes the MLP sees 4–6× more images. docs/mnist.md has the sample quality measured
+/// with both.
 impl Preset {
     /// The architecture of this preset for 28×28 image states.
     pub fn image_net_config(self) -> NetConfig {
