@@ -200,8 +200,8 @@ impl Preset {
             Preset::Small => PresetTraining {
                 batch_size: 32,
                 lr: 1e-3,
-                ema_decay: 0.999,
-                ema_start: 200,
+                ema_decay: 0.995,
+                ema_start: 100,
             },
             Preset::Quick => PresetTraining {
                 batch_size: 128,
