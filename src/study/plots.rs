@@ -52,7 +52,7 @@ pub fn write_plots(
     for metric in CURVE_METRICS {
         for (axis, x_label, file_axis) in [
             (Axis::Step, "step", "step"),
-            (Axis::Wall, "training wall-clock [s]", "time"),
+            (Axis::Wall, "training wall-clock (s)", "time"),
         ] {
             // Against wall-clock only the combined score (keeps the number of PNGs small).
             if axis == Axis::Wall && metric != "cqs" {
