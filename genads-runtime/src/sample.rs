@@ -2,7 +2,6 @@
 //! dS/dt = α·Δr·V_KG(S, r(t)) + R_θ(S, t) from t = 0 to t = 1 with an ODE [`Solver`], in batches
 //! so that memory stays bounded. The readout (decoding φ̃(r_UV)) is the codec's job.
 
-use crate::backbone::full_velocity_t;
 use crate::nn::VelocityNet;
 use crate::solver::Solver;
 use crate::{Error, Modes, Physics, Result, State};
@@ -13,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 pub type PriorFn<'a> = dyn FnMut(&mut ChaCha8Rng, usize) -> Result<State> + 'a;
 
 /// The flow's t-velocity at one scalar time t for a whole batch: the network's residual plus the
-/// backbone, `full_velocity_t(physics, S, t, net(S, t), modes)`.
+/// backbone, `physics::velocity_t(physics, S, t, net(S, t), modes)` (the model's fused kernel
+/// when it has one).
 pub fn flow_velocity(
     physics: &dyn Physics,
     net: &dyn VelocityNet,
@@ -24,7 +24,7 @@ pub fn flow_velocity(
     let b = state.phi.dims().first().copied().unwrap_or(0);
     let t_tensor = Tensor::full(t as f32, b, state.phi.device())?;
     let residual = net.forward(state, &t_tensor)?;
-    full_velocity_t(physics, state, &vec![t; b], &residual, modes)
+    crate::physics::velocity_t(physics, state, &vec![t; b], &residual, modes)
 }
 
 /// Draws `n` samples in batches of at most `batch`: each batch takes S₀ from `prior` and is

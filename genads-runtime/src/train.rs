@@ -148,9 +148,8 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.min_lr_factor) || !self.weight_decay.is_finite() {
             return bad("min-lr factor must be in [0, 1] and weight decay finite");
         }
-        if !(self.eval_every_s.is_finite() && self.eval_every_s >= 0.0)
-            || !(self.checkpoint_every_s.is_finite() && self.checkpoint_every_s >= 0.0)
-        {
+        let interval_ok = |s: f64| s.is_finite() && s >= 0.0;
+        if !interval_ok(self.eval_every_s) || !interval_ok(self.checkpoint_every_s) {
             return bad("evaluation and checkpoint intervals in seconds must be ≥ 0");
         }
         if let Budget::Time { seconds, .. } = self.budget {
