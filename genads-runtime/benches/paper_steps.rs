@@ -2,12 +2,17 @@
 //! times PyTorch: synthetic states and targets of the right shapes, forward, ω-weighted MSE
 //! (ω = e^{2t}), backward, global-norm clipping at 1.0, AdamW (the project's, paper settings),
 //! cosine learning rate, EMA update (averaging from step 1, as the PyTorch reference does).
-//! Prints one JSON line per model, like the Python script, for `bench/side_by_side.sh`.
+//! Prints one JSON line per model, like the Python script, for `bench/side_by_side.sh`. The
+//! allocator is mimalloc, as in the `genads` binary (glibc's fresh mmap pages for every large
+//! tensor cost ~14% of a U-Net step).
 //!
 //! Run: `RAYON_NUM_THREADS=2 cargo bench -p genads-runtime --bench paper_steps -- [cnn|mlp|unet]
 //! [--steps N] [--warmup N] [--batch N]` (batch defaults: CNN and MLP 64, U-Net 128).
 
 use std::time::Instant;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};

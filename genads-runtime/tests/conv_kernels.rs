@@ -26,9 +26,12 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
 }
 
+/// Eight sizes of a convolution case.
+type Case = (usize, usize, usize, usize, usize, usize, usize, usize);
+
 /// (B, C, H, W, O, k, stride, padding). candle's conv2d backward takes the output padding of
 /// the width from the height, so strided cases with H ≠ W are left to the finite differences.
-const CONV_CASES: [(usize, usize, usize, usize, usize, usize, usize, usize); 8] = [
+const CONV_CASES: [Case; 8] = [
     (2, 3, 5, 5, 4, 3, 1, 1),
     (2, 3, 7, 7, 2, 3, 2, 1),
     (1, 2, 5, 5, 3, 1, 1, 0),
@@ -41,7 +44,7 @@ const CONV_CASES: [(usize, usize, usize, usize, usize, usize, usize, usize); 8] 
 ];
 
 /// (B, C_in, H, W, C_out, k, stride, padding)
-const CONVT_CASES: [(usize, usize, usize, usize, usize, usize, usize, usize); 6] = [
+const CONVT_CASES: [Case; 6] = [
     (2, 4, 3, 3, 3, 4, 2, 1),
     (1, 3, 4, 5, 2, 3, 1, 1),
     (2, 2, 3, 3, 3, 3, 2, 0),
