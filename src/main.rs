@@ -4,23 +4,9 @@ mod cmd;
 
 /// Training and sampling allocate and free many tensor buffers per step; glibc's malloc returns
 /// large ones to the kernel each time (mmap/munmap + page faults: a third of the CPU time of a
-/// quick training step), mimalloc keeps and reuses them (see [`keep_freed_memory`]).
+/// quick training step), mimalloc reuses them.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's `mi_option_purge_delay` (index 15 of `mi_option_e` in the bundled v2 `mimalloc.h`;
-/// the -sys crate does not export it).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Turns off mimalloc's purging of freed memory. By default it hands freed pages back to the OS
-/// after 10 ms, and with transparent huge pages every re-use then faults in and zeroes 2 MiB pages.
-/// `genads sample RUN --n 2000 --solver rk4 --steps 20` (loaded machine, one thread) took 83 s of
-/// wall-clock (27 s in the kernel) with the default, 1.4–2.7 s with `MIMALLOC_PURGE_DELAY=-1` in the
-/// environment and 4.0–4.4 s with this call (segments made before `main` still purge).
-fn keep_freed_memory() {
-    // SAFETY: mi_option_set only stores an option value; purge_delay is read on each purge.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-}
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,7 +38,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),

@@ -132,3 +132,38 @@ fn bad_requests_are_errors() {
     let mut short = |rng: &mut ChaCha8Rng, _b: usize| prior(2)(rng, 1);
     assert!(sample_with(&mut short, v, 4, 4, &solver, &mut seeded(1)).is_err());
 }
+
+/// A network with trainable weights: its output carries the autograd graph.
+struct VarNet {
+    w: candle_core::Var,
+}
+
+impl VelocityNet for VarNet {
+    fn forward(&self, state: &State, _t: &Tensor) -> candle_core::Result<State> {
+        Ok(State {
+            phi: state.phi.broadcast_mul(self.w.as_tensor())?,
+            pi: state.pi.broadcast_mul(self.w.as_tensor())?,
+        })
+    }
+}
+
+/// Sampling must not chain solver stages onto the network's autograd graph: with a trainable
+/// network the velocity used by the solver is detached (before the fix every stage kept all
+/// earlier tensors alive: 2.2 GB resident for 2,000 points × 80 evaluations).
+#[test]
+fn sampling_velocities_carry_no_autograd_graph() {
+    let net = VarNet {
+        w: candle_core::Var::from_tensor(&Tensor::new(&[0.5f32], &Device::Cpu).unwrap()).unwrap(),
+    };
+    let state = prior(2)(&mut seeded(3), 4).unwrap();
+    let raw = net.forward(&state, &Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap());
+    assert!(
+        raw.unwrap().phi.track_op(),
+        "the test network must be tracked"
+    );
+    let v =
+        genads_runtime::sample::flow_velocity(&flow_matching(), &net, &point_modes(), &state, 0.3)
+            .unwrap();
+    assert!(!v.phi.track_op() && !v.pi.track_op());
+    assert_eq!(to_vec(&v.phi), to_vec(&(state.phi * 0.5).unwrap()));
+}

@@ -311,18 +311,24 @@ pub fn write_image_grid(
 
 /// FID and KID of the periodic evaluations in metrics.jsonl, beside the real-vs-real FID.
 fn write_image_curves(out: &Path, name: &str) -> anyhow::Result<()> {
-    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
-    let series = plot::series_from_jsonl(
-        &log,
-        "step",
+    write_metric_curves(
+        out,
+        name,
         &["metrics.fid", "metrics.ref_fid", "metrics.kid"],
-    )?;
+    )
+}
+
+/// `curves.png`: the given metrics of metrics.jsonl against the step, on a log scale.
+fn write_metric_curves(out: &Path, name: &str, keys: &[&str]) -> anyhow::Result<()> {
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
+    let series = plot::series_from_jsonl(&log, "step", keys)?;
     let style = CurveStyle {
         title: format!("{name}: sample quality during training"),
         x_label: "step".into(),
         y_label: "metric (log scale)".into(),
         log_y: true,
     };
+    // A run with no finite metric point yet has nothing to draw: not an error of the run.
     if let Err(e) = plot::metric_curves(&series, &style, &out.join("curves.png")) {
         eprintln!("note: no metric curves drawn: {e}");
     }
@@ -413,23 +419,11 @@ pub fn write_plots(out: &Path, name: &str, points: &[[f64; 2]]) -> anyhow::Resul
         &format!("{name}: samples"),
         &out.join("samples.png"),
     )?;
-    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
-    let series = plot::series_from_jsonl(
-        &log,
-        "step",
+    write_metric_curves(
+        out,
+        name,
         &["metrics.bv", "metrics.js_cell", "metrics.wed_norm"],
-    )?;
-    let style = CurveStyle {
-        title: format!("{name}: sample quality during training"),
-        x_label: "step".into(),
-        y_label: "metric (log scale)".into(),
-        log_y: true,
-    };
-    // A run with no finite metric point yet has nothing to draw: not an error of the run.
-    if let Err(e) = plot::metric_curves(&series, &style, &out.join("curves.png")) {
-        eprintln!("note: no metric curves drawn: {e}");
-    }
-    Ok(())
+    )
 }
 
 /// Progress display: a bar on a terminal, plain periodic lines otherwise. A time budget shows
