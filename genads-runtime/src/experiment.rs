@@ -489,6 +489,30 @@ impl Experiment {
         }
     }
 
+    /// Samples `n` states from a trained network (S₀ from the prior, integrated by `solver` in
+    /// batches) and hands each batch's codec readout to `on_batch`. Returns the number of velocity
+    /// evaluations.
+    fn sample_decoded(
+        &self,
+        net: &dyn VelocityNet,
+        n: usize,
+        batch: usize,
+        solver: &Solver,
+        rng: &mut ChaCha8Rng,
+        mut on_batch: impl FnMut(DataBatch) -> Result<()>,
+    ) -> Result<usize> {
+        let mut prior = |rng: &mut ChaCha8Rng, b: usize| self.prior(rng, b);
+        sample_each(
+            &mut prior,
+            |s: &State, t: f64| flow_velocity(&self.physics, net, &self.modes, s, t),
+            n,
+            batch,
+            solver,
+            rng,
+            |s: State| on_batch(self.codec.decode(&s.phi)?),
+        )
+    }
+
     /// Samples `n` points from a trained network: S₀ from the prior, integrated by `solver`, read
     /// out by the codec. Returns the points and the number of velocity evaluations.
     pub fn sample_points(
@@ -500,26 +524,15 @@ impl Experiment {
         rng: &mut ChaCha8Rng,
     ) -> Result<(Vec<[f64; 2]>, usize)> {
         let mut points = Vec::with_capacity(n);
-        let mut prior = |rng: &mut ChaCha8Rng, b: usize| self.prior(rng, b);
-        let nfe = sample_each(
-            &mut prior,
-            |s: &State, t: f64| flow_velocity(&self.physics, net, &self.modes, s, t),
-            n,
-            batch,
-            solver,
-            rng,
-            |s: State| {
-                match self.codec.decode(&s.phi)? {
-                    DataBatch::Points(p) => points.extend(p),
-                    DataBatch::Images(_) => {
-                        return Err(Error::Invalid(
-                            "the codec decoded images, expected points".into(),
-                        ))
-                    }
-                }
+        let nfe = self.sample_decoded(net, n, batch, solver, rng, |decoded| match decoded {
+            DataBatch::Points(p) => {
+                points.extend(p);
                 Ok(())
-            },
-        )?;
+            }
+            DataBatch::Images(_) => Err(Error::Invalid(
+                "the codec decoded images, expected points".into(),
+            )),
+        })?;
         Ok((points, nfe))
     }
 
@@ -534,26 +547,15 @@ impl Experiment {
         rng: &mut ChaCha8Rng,
     ) -> Result<(Vec<f32>, usize)> {
         let mut pixels = Vec::new();
-        let mut prior = |rng: &mut ChaCha8Rng, b: usize| self.prior(rng, b);
-        let nfe = sample_each(
-            &mut prior,
-            |s: &State, t: f64| flow_velocity(&self.physics, net, &self.modes, s, t),
-            n,
-            batch,
-            solver,
-            rng,
-            |s: State| {
-                match self.codec.decode(&s.phi)? {
-                    DataBatch::Images(i) => pixels.extend(i.pixels),
-                    DataBatch::Points(_) => {
-                        return Err(Error::Invalid(
-                            "the codec decoded points, expected images".into(),
-                        ))
-                    }
-                }
+        let nfe = self.sample_decoded(net, n, batch, solver, rng, |decoded| match decoded {
+            DataBatch::Images(i) => {
+                pixels.extend(i.pixels);
                 Ok(())
-            },
-        )?;
+            }
+            DataBatch::Points(_) => Err(Error::Invalid(
+                "the codec decoded points, expected images".into(),
+            )),
+        })?;
         Ok((pixels, nfe))
     }
 
