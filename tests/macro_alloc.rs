@@ -8,6 +8,7 @@ use genads::runtime::rng;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+#[path = "integration/macro_common/mod.rs"]
 mod macro_common;
 
 genads::genads_model!(file = "models/ads_kg_linear.genads");

@@ -1,7 +1,7 @@
 //! Paths and the interpreted affine parameter, against independent oracles: endpoints, finite
 //! differences in t and r, the paper's special values, closed-form integrals of 1/ω.
 
-mod physics_common;
+use crate::physics_common;
 
 use candle_core::{DType, Device, Tensor};
 use genads_dsl::derived::{Affine, Derived, PathKind};

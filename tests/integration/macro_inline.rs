@@ -3,7 +3,7 @@
 //! interpreter. The inline copies must be kept in sync with models/ (the signature check fails
 //! otherwise). Sweeps are checked on one member each (`model = "…"` selects it).
 
-mod macro_common;
+use crate::macro_common;
 
 use genads::runtime::physics::Physics;
 use macro_common::{check_scalars, interpreted};

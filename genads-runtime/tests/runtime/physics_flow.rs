@@ -2,7 +2,7 @@
 //! mode functions transported by RK4, a K_ν integral representation for HSV, plain conditional
 //! flow matching, the derivative of a quadratic.
 
-mod physics_common;
+use crate::physics_common;
 
 use candle_core::{DType, Device, Tensor, Var};
 use genads_dsl::derived::{Encoding, PathKind};

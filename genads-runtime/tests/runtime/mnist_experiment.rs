@@ -12,8 +12,8 @@ use genads_runtime::nn::{MlpConfig, NetConfig, Preset};
 use genads_runtime::solver::Solver;
 use genads_runtime::train::{Budget, TrainConfig, Trainer};
 
-const VANILLA: &str = include_str!("../../models/mnist/vanilla.genads");
-const HERMITE: &str = include_str!("../../models/mnist/ads_kg_hermite.genads");
+const VANILLA: &str = include_str!("../../../models/mnist/vanilla.genads");
+const HERMITE: &str = include_str!("../../../models/mnist/ads_kg_hermite.genads");
 
 /// `n` synthetic 28×28 "digits": a bright square whose position depends on the label.
 fn images(n: usize, seed: usize) -> ImageSet {

@@ -1,6 +1,6 @@
 //! Paper U-Net training-step timing (a measurement, not a test: `#[ignore]`, no assertion on time).
 //!
-//! `RAYON_NUM_THREADS=2 cargo test --release -p genads-runtime --test mnist_unet_step -- --ignored --nocapture`
+//! `RAYON_NUM_THREADS=2 cargo test --release -p genads-runtime --test runtime mnist_unet_step -- --ignored --nocapture`
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};

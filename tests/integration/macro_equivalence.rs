@@ -3,7 +3,7 @@
 //! against the generic tensor code (rel ≤ 1e-4, f32). A coverage test makes sure no model of
 //! models/ is left out.
 
-mod macro_common;
+use crate::macro_common;
 
 use macro_common::{check_scalars, check_tensors, interpreted};
 

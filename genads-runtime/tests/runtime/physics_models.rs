@@ -2,7 +2,7 @@
 //! table for the reference normalisation), and every model of `models/` through the whole
 //! path → backbone → target → loss pipeline.
 
-mod physics_common;
+use crate::physics_common;
 
 use candle_core::DType;
 use genads_dsl::derived::{Normalisation, PathKind, Propagator};
