@@ -54,6 +54,9 @@ fn main() -> anyhow::Result<()> {
         device: candle_core::Device::Cpu,
     };
     let mut trainer = Trainer::new(cfg, spec, None, Default::default())?;
+    if let Some(fractions) = experiment.box_fractions() {
+        trainer.init_from_data(&fractions)?;
+    }
     let mut objective = FlowObjective {
         physics: model,
         modes: &experiment.modes,

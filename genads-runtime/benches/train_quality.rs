@@ -126,6 +126,10 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             }),
             // The U-Net embeds raw t (PAPER.md §6.3).
             NetConfig::UNet(u) => NetConfig::UNet(u),
+            NetConfig::Source(s) => NetConfig::Source(genads_runtime::nn::SourceConfig {
+                time_scale: ts,
+                ..s
+            }),
         };
     }
     let max_steps: u64 = arg(&args, "--steps").unwrap_or(cfg.total_steps());
@@ -140,6 +144,9 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         device: Device::Cpu,
     };
     let mut trainer = Trainer::new(cfg, spec, None, serde_json::Value::Null)?;
+    if let Some(fractions) = codec.box_fractions(&DataBatch::Points(data.points.clone())) {
+        trainer.init_from_data(&fractions)?;
+    }
     let lift = c.lift_noise;
     let codec_ref = codec.as_ref();
     let points = &data.points;

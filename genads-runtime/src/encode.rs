@@ -161,6 +161,11 @@ pub trait Codec: Send + Sync {
     fn encode(&self, batch: &DataBatch, noise: Option<(&mut ChaCha8Rng, f64)>) -> Result<State>;
     /// Decodes φ̃ back into data.
     fn decode(&self, phi: &Tensor) -> Result<DataBatch>;
+    /// For point sources on a periodic box: each point's position as a fraction of the box per
+    /// axis (what the source network's grid prior is estimated from); `None` for other codecs.
+    fn box_fractions(&self, _batch: &DataBatch) -> Option<Vec<[f64; 2]>> {
+        None
+    }
 }
 
 /// Adds σ·N(0, 1) to `pi` in place (no-op for `None` or σ = 0).

@@ -448,6 +448,16 @@ impl Experiment {
         }
     }
 
+    /// The training points as fractions of the point-source box (for
+    /// [`crate::train::Trainer::init_from_data`]); `None` for other codecs and for images.
+    pub fn box_fractions(&self) -> Option<Vec<[f64; 2]>> {
+        if self.images.is_some() {
+            return None;
+        }
+        self.codec
+            .box_fractions(&DataBatch::Points(self.dataset.points.clone()))
+    }
+
     /// Draws `batch` states from the IR prior.
     pub fn prior(&self, rng: &mut ChaCha8Rng, batch: usize) -> Result<State> {
         sample_prior(

@@ -365,6 +365,34 @@ impl Trainer {
         })
     }
 
+    /// Data-dependent initialisation of a fresh run (call before the first step): the source
+    /// network's grid bias starts at the log-density of the training points, given as fractions of
+    /// the point-source box ([`crate::encode::Codec::box_fractions`]). A no-op for other networks.
+    pub fn init_from_data(&mut self, fractions: &[[f64; 2]]) -> Result<(), TrainError> {
+        let NetConfig::Source(cfg) = self.cfg.net else {
+            return Ok(());
+        };
+        if self.step != 0 {
+            return Err(TrainError::Config(
+                "data-dependent initialisation only applies before the first step".into(),
+            ));
+        }
+        let Some(prior) = cfg.grid_prior(fractions) else {
+            return Ok(());
+        };
+        let bias = candle_core::Tensor::from_vec(prior, (cfg.grid, cfg.grid), &self.spec.device)?;
+        for map in [&self.model, &self.ema_map] {
+            let data = map
+                .data()
+                .lock()
+                .map_err(|_| TrainError::Config("variable map lock poisoned".into()))?;
+            if let Some(var) = data.get(crate::nn::source::GRID_BIAS) {
+                var.set(&bias)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Continues the run in `out_dir` from its latest checkpoint, with the stored configuration.
     /// Errors if there is none, if it is damaged, or if it belongs to another model.
     pub fn resume(out_dir: PathBuf, spec: ModelSpec) -> Result<Self, TrainError> {

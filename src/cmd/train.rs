@@ -163,12 +163,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&out)
             .with_context(|| format!("cannot create {}", out.display()))?;
         write_run_files(&out, &experiment, &config, &source)?;
-        let trainer = Trainer::new(
+        let mut trainer = Trainer::new(
             config,
             experiment.model_spec(),
             Some(out.clone()),
             serde_json::Value::Null,
         )?;
+        if let Some(fractions) = experiment.box_fractions() {
+            trainer.init_from_data(&fractions)?;
+        }
         (experiment, trainer)
     };
 

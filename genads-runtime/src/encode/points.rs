@@ -268,6 +268,22 @@ impl Codec for PointSourceCodec {
         })
     }
 
+    fn box_fractions(&self, batch: &DataBatch) -> Option<Vec<[f64; 2]>> {
+        let [x0, y0] = self.config.box_min;
+        let points = batch.points().ok()?;
+        Some(
+            points
+                .iter()
+                .map(|p| {
+                    [
+                        (self.config.scaling.apply(p[0]) - x0) / self.grid.lx,
+                        (self.config.scaling.apply(p[1]) - y0) / self.grid.ly,
+                    ]
+                })
+                .collect(),
+        )
+    }
+
     /// Soft-argmax readout (PAPER.md §4.1 "Decoding"): zero-pad to M×M, × (M/K)², real part of the
     /// 1/N inverse FFT summed over channels, per-sample standardisation, softmax(sharpness·z),
     /// expectation over pixel corners (first axis x), de-normalisation.

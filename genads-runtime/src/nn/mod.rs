@@ -11,6 +11,7 @@ pub mod group_norm;
 pub mod layers;
 pub mod mlp;
 pub mod presets;
+pub mod source;
 pub mod time_embedding;
 
 use candle_core::{Result, Tensor};
@@ -21,6 +22,7 @@ pub use cnn::{CnnConfig, CnnNet};
 pub use layers::{init_seeded, parameter_count};
 pub use mlp::{MlpConfig, MlpNet};
 pub use presets::{NetConfig, Preset, PresetTraining};
+pub use source::{SourceConfig, SourceNet};
 pub use time_embedding::SinusoidalEmbedding;
 
 use crate::State;
@@ -129,6 +131,18 @@ pub fn build_from_config(
         }
         (NetConfig::UNet(_), StateKind::Points { .. }) => Err(mismatch(
             "the U-Net needs spectral image states; use an MLP for point states".into(),
+        )),
+        (NetConfig::Source(cfg), StateKind::Spectral { channels, modes }) => {
+            cfg.validate().map_err(mismatch)?;
+            if channels == 0 || !channels.is_multiple_of(2) {
+                return Err(mismatch(format!(
+                    "the source net needs Re/Im channel pairs, got {channels} channels"
+                )));
+            }
+            Ok(Box::new(SourceNet::new(cfg, channels, modes, hermite, vb)?))
+        }
+        (NetConfig::Source(_), StateKind::Points { .. }) => Err(mismatch(
+            "the source net needs point-source spectral states; use an MLP for point states".into(),
         )),
         (NetConfig::Mlp(cfg), kind) => {
             cfg.validate().map_err(mismatch)?;

@@ -1,10 +1,9 @@
 //! Network and training presets.
 //!
 //! * `Paper`: the published architectures (PAPER.md §6.1/6.2) and hyper-parameters (§6.4).
-//! * `Quick` (the default) and `Small`: CPU presets. A flattened MLP over the spectral state costs a
-//!   fraction of the CNN per sample (`cargo bench -p genads-runtime --bench train`), so the CPU
-//!   presets use MLPs with a wide batch and a higher learning rate; EMA starts early with a short
-//!   horizon because quick runs are only thousands of steps long.
+//! * `Quick` (the default) and `Small`: CPU presets with wide batches and higher learning rates
+//!   (`Small` keeps a small CNN for spectral states); EMA starts early with a short horizon
+//!   because quick runs are only thousands of steps long.
 //! * Point states (the physics-free baseline) get input Fourier features, depth 4, batch 1024 and
 //!   lr 3e-3. Chosen with the independent PyTorch re-implementation `bench/quality_reference.py`
 //!   (boundary violation of 4000 RK4-50 samples after 3000 steps, seed 1, width 256): depth 3,
@@ -13,16 +12,23 @@
 //!   trainer agrees with the reference: `genads train models/baseline.genads --steps 3000` gave
 //!   BV 0.36 where the reference gave 0.40 (old preset), 0.107 where it gave 0.10 (batch 1024,
 //!   4 octaves, depth 3).
-//! * Spectral states (point-source encoding, 2 × 4 × 16 × 16 inputs): width 512, depth 3, batch 256.
-//!   Measured alternatives did not learn faster per sample: width 256 / batch 512 reached BV 0.478
-//!   and 0.453 after 500 and 1000 steps; width 1024 / batch 128 BV 0.583 after 500 steps
-//!   (`genads train models/ads_linear.genads --steps 3000 --eval-every 500 --eval-samples 1000
-//!   --eval-steps 25`).
+//! * Spectral point-source states (the checkerboard's holographic models, 2 × 4 × 16 × 16 inputs):
+//!   the `quick` preset uses the boundary-source posterior network ([`super::source`]) on a
+//!   96 × 96 grid over the central 60 % of the box, time MLP width 256, batch 256, lr 2e-3, its
+//!   grid bias initialised from the training data. The MLP it replaced (width 512, depth 3) stayed
+//!   at boundary violation 0.42–0.48 for 2,000 steps of `genads train models/ads_linear.genads
+//!   --time 5m --eval-steps 25` (widths 256 and 1024 were no better). The source network, same
+//!   command with `--time 3m` (≈ 970 steps), final 10,000 samples: BV 0.026, JS_cell 0.00025,
+//!   WED_norm 0.020; without the (1 − t)⁻² factor of its gains 0.029 / 0.00028 / 0.024; with that
+//!   factor regularised by 0.01 instead of 0.1, after 5 minutes, 0.030 / 0.00014 / 0.027. The
+//!   remaining within-cell error is the lattice (samples snap to the candidate grid late in the
+//!   flow); a 128-point grid costs 1.8× more per step.
 
 use serde::{Deserialize, Serialize};
 
 use super::cnn::CnnConfig;
 use super::mlp::MlpConfig;
+use super::source::SourceConfig;
 use super::StateKind;
 use crate::mnist::unet::UNetConfig;
 
@@ -74,6 +80,8 @@ pub enum NetConfig {
     /// The MNIST U-Net (PAPER.md §6.3; spectral image states only).
     #[serde(rename = "unet")]
     UNet(UNetConfig),
+    /// The boundary-source posterior network (point-source spectral states only).
+    Source(SourceConfig),
 }
 
 /// Training hyper-parameters a preset recommends.
@@ -109,12 +117,12 @@ impl Preset {
                 time_scale: 1000,
                 fourier_octaves: 0,
             }),
-            (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Mlp(MlpConfig {
-                hidden: 512,
-                depth: 3,
+            (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Source(SourceConfig {
+                grid: 96,
+                support_percent: 60,
+                hidden: 256,
                 time_dim: 64,
                 time_scale: 1000,
-                fourier_octaves: 0,
             }),
             (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 256,

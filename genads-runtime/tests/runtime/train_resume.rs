@@ -367,3 +367,68 @@ fn time_budget_ends_on_the_clock_and_decays_the_learning_rate() {
         (lrs[0], lrs.last())
     );
 }
+
+/// `init_from_data` sets the source network's grid bias in the model and the EMA copy to the
+/// data's log-histogram, is a no-op for other networks, and refuses to run after the first step.
+#[test]
+fn data_initialisation_sets_the_source_prior_before_the_first_step() {
+    use genads_runtime::nn::SourceConfig;
+    let source = SourceConfig {
+        grid: 4,
+        support_percent: 60,
+        hidden: 8,
+        time_dim: 8,
+        time_scale: 1,
+    };
+    let kind = StateKind::Spectral {
+        channels: 4,
+        modes: 4,
+    };
+    let mut cfg = TrainConfig::for_preset(Preset::Quick, kind);
+    cfg.net = NetConfig::Source(source);
+    cfg.budget = Budget::Steps(4);
+    let spec = ModelSpec {
+        kind,
+        hermite: false,
+        signature: "sig-source".into(),
+        device: Device::Cpu,
+    };
+    let mut trainer = Trainer::new(cfg, spec, None, serde_json::Value::Null).unwrap();
+    // Every point at the grid's centre-most lower-left candidate (fraction 0.2 + 0.4·1/3).
+    let u = 0.2 + 0.4 / 3.0;
+    trainer.init_from_data(&[[u, u]; 10]).unwrap();
+    let expected = source.grid_prior(&[[u, u]]).unwrap();
+    for vars in [trainer.model_vars(), trainer.ema_vars()] {
+        let data = vars.data().lock().unwrap();
+        let bias = data["grid_bias"]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(bias, expected);
+        assert!(bias[4 + 1] > bias[0]);
+    }
+    // Other networks: nothing to do.
+    let mut mlp = Trainer::new(
+        config(2),
+        self::spec("sig-a"),
+        None,
+        serde_json::Value::Null,
+    )
+    .unwrap();
+    mlp.init_from_data(&[[0.5, 0.5]]).unwrap();
+    let mut obj = objective;
+    mlp.train_step(&mut obj).unwrap();
+    // A source run that already stepped refuses.
+    let mut src_obj = |net: &dyn VelocityNet, rng: &mut ChaCha8Rng, b: usize| -> Result<Tensor> {
+        let s = State {
+            phi: normal_tensor(rng, &[b, 4, 4, 4], 1.0)?,
+            pi: normal_tensor(rng, &[b, 4, 4, 4], 1.0)?,
+        };
+        let t = Tensor::full(0.5f32, b, &Device::Cpu)?;
+        let v = net.forward(&s, &t)?;
+        Ok((v.phi.sqr()?.mean_all()? + v.pi.sqr()?.mean_all()?)?)
+    };
+    trainer.train_step(&mut src_obj).unwrap();
+    assert!(trainer.init_from_data(&[[u, u]]).is_err());
+}

@@ -1,0 +1,782 @@
+//! The boundary-source posterior network for point-source spectral states (the CPU presets'
+//! network for the checkerboard's holographic models).
+//!
+//! A point-source state holds, per channel and mode k, env(k)·e^(−i k·(x* − x_min)) (PAPER.md §4.1):
+//! the data manifold is the set of encoded boundary points. For any path that is affine in its
+//! endpoints with Gaussian noise, and any backbone that is linear per mode (Klein-Gordon), the
+//! optimal velocity is affine per mode in the current state and in the posterior mean of the
+//! source's phase factor, ū(k) = E[e^(−i k·(x* − x_min)) | S_t]; and the posterior over x* has logits
+//! log p(x*) + Σ_k γ_k(t) Re(ẑ_k e^(i k·(x* − x_min))), a correlation of the state with the source's
+//! templates. This network has exactly that form, with learned ingredients:
+//!
+//! * candidate sources x*_j on a G×G grid over the central `support_percent` of the periodic box;
+//! * logits = b_j + Re Σ_k (γ^φ_{c,k}(t) φ̃_{c,k} + γ^π_{c,k}(t) π̃_{c,k}) e^(i k·(x*_j − x_min)),
+//!   summed over channels c, with a learned grid bias b (the log data density, stored scaled down so
+//!   that it learns fast) and positive gains
+//!   γ = exp(·) from a small time MLP;
+//! * w = softmax(logits) over the grid, ū_k = Σ_j w_j e^(−i k·(x*_j − x_min));
+//! * velocity_{X,c,k} = A^{Xφ}_{c,k}(t) φ̃_{c,k} + A^{Xπ}_{c,k}(t) π̃_{c,k} + B^X_{c,k}(t) ū_k for
+//!   X ∈ {φ̃, π̃} (real coefficients on the Re and Im parts alike; Hermite paths: π̃ only).
+//!
+//! Training aids, each measured on `genads train models/ads_linear.genads --time 3m|5m` (numbers in
+//! `presets.rs`): the heads are preconditioned by the linear path's time structure (A, B scale
+//! like 1/(1 − t), the gains like t/(1 − t)²); the grid bias starts at the training data's log
+//! histogram (`Trainer::init_from_data`), because the loss only constrains it at the few early
+//! times at which the posterior is still broad; the softmax is an own op with a backward pass
+//! (candle-nn's CPU softmax has none).
+//!
+//! Both Fourier sums are separable in x and y, so they cost O(B·G·K·(G + K)) as small GEMMs inside
+//! autograd. The box only enters through the integer mode numbers n (k·(x − x_min) = 2π n·u with
+//! u the position as a fraction of the box), so the network needs no box size. The grid limits the
+//! resolution: late in the flow the posterior concentrates on one candidate and samples snap to
+//! the lattice (spacing 0.12 checkerboard units with the quick preset), which is what limits the
+//! within-cell energy distance. Sources outside the support cannot be generated.
+
+use candle_core::{Device, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::layers::linear;
+use super::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
+use super::VelocityNet;
+use crate::spectral::fft_indices;
+use crate::State;
+
+/// The grid bias is stored divided by this factor: the bias has to reach log-density ratios of
+/// tens within a few hundred steps, and AdamW moves a parameter by about the learning rate per
+/// step whatever its gradient's scale.
+const GRID_BIAS_SCALE: f64 = 25.0;
+
+/// Name of the grid-bias variable.
+pub const GRID_BIAS: &str = "grid_bias";
+
+/// Regularises 1/(1 − t) at t = 1 in the velocity coefficients.
+const SINGULAR_EPS: f64 = 0.01;
+
+/// Regularises t/(1 − t)² in the posterior gains, more strongly: the candidates are a lattice, and
+/// a posterior much sharper than one lattice spacing snaps samples onto it (within-cell energy
+/// distance of 10,000 checkerboard samples after 3 minutes: 0.020 with 0.1, 0.027 with 0.01
+/// (5 minutes), 0.024 without the factor).
+const GAIN_EPS: f64 = 0.1;
+
+/// Largest log-gain (γ = exp(g) with g clamped to ±`MAX_LOG_GAIN`): keeps the logits finite.
+const MAX_LOG_GAIN: f64 = 20.0;
+
+/// Hyper-parameters of [`SourceNet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceConfig {
+    /// Candidate source positions per axis G.
+    pub grid: usize,
+    /// The grid spans this central percentage of the box per axis (the data live in the middle
+    /// of the paper's box: normalised points within ±1.8 of a box of side 8).
+    pub support_percent: u32,
+    /// Width of the time MLP that produces the per-mode coefficients.
+    pub hidden: usize,
+    /// Sinusoidal time-embedding dimension.
+    pub time_dim: usize,
+    /// The embedding sees `time_scale·t`.
+    pub time_scale: u32,
+}
+
+impl SourceConfig {
+    /// Checks the configuration.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.grid < 2 {
+            return Err(format!(
+                "source grid needs ≥ 2 points per axis, got {}",
+                self.grid
+            ));
+        }
+        if self.support_percent == 0 || self.support_percent > 100 {
+            return Err(format!(
+                "source support must be 1–100 % of the box, got {}",
+                self.support_percent
+            ));
+        }
+        if self.hidden == 0 || self.time_scale == 0 {
+            return Err("source net hidden width and time scale must be positive".into());
+        }
+        if self.time_dim == 0 || !self.time_dim.is_multiple_of(2) {
+            return Err(format!(
+                "time-embedding size must be even, got {}",
+                self.time_dim
+            ));
+        }
+        Ok(())
+    }
+
+    /// The initial grid bias estimated from training data: ln of the nearest-grid-point histogram of
+    /// `fractions` (positions as fractions of the box), floored at 10⁻⁴ of the uniform density,
+    /// row-major (y, x) and divided by the bias scale (the stored form). The flow-matching loss
+    /// only constrains the bias through the few training times at which the posterior is still
+    /// broad, so starting from the data's log-density saves thousands of steps. `None` if no point
+    /// lies on the grid.
+    pub fn grid_prior(&self, fractions: &[[f64; 2]]) -> Option<Vec<f32>> {
+        let g = self.grid;
+        let u = self.positions();
+        let (lo, step) = (u[0], u[1] - u[0]);
+        let cell = |v: f64| -> Option<usize> {
+            let i = ((v - lo) / step).round();
+            (i >= 0.0 && i < g as f64).then_some(i as usize)
+        };
+        let mut counts = vec![0f64; g * g];
+        let mut total = 0.0;
+        for f in fractions {
+            if let (Some(i), Some(j)) = (cell(f[0]), cell(f[1])) {
+                counts[j * g + i] += 1.0;
+                total += 1.0;
+            }
+        }
+        if total == 0.0 {
+            return None;
+        }
+        let floor = 1e-4 / (g * g) as f64;
+        Some(
+            counts
+                .iter()
+                .map(|c| ((c / total).max(floor).ln() / GRID_BIAS_SCALE) as f32)
+                .collect(),
+        )
+    }
+
+    /// Candidate positions per axis as fractions of the box, evenly spaced over the support.
+    pub fn positions(&self) -> Vec<f64> {
+        let half = f64::from(self.support_percent) / 200.0;
+        let (lo, hi) = (0.5 - half, 0.5 + half);
+        (0..self.grid)
+            .map(|j| lo + (hi - lo) * j as f64 / (self.grid - 1) as f64)
+            .collect()
+    }
+}
+
+/// Fixed Fourier factors of the grid: for mode numbers n_a and positions u_j, cos/sin(2π n_a u_j).
+struct Factors {
+    /// (2K, 2G) = [[C, S], [−S, C]] with C, S of shape (K, G): [y_re, y_im]·this = [Re, Im] of
+    /// Σ_b y_b e^(+iθ_bj).
+    forward_pair: Tensor,
+    /// (2K, G) = [[C], [−S]]: [W_re, W_im]·this = Re Σ_a W_a e^(+iθ_ai).
+    forward_real: Tensor,
+    /// (G, 2K) = [Cᵀ, −Sᵀ]: w·this = [Re, Im] of Σ_i w_i e^(−iθ_ai).
+    backward_pair: Tensor,
+    /// (G, 2K) = [Cᵀ, Sᵀ] (second stage of the backward transform).
+    backward_mix: Tensor,
+}
+
+impl Factors {
+    fn new(modes: usize, positions: &[f64], device: &Device) -> Result<Self> {
+        let (k, g) = (modes, positions.len());
+        let n = fft_indices(modes);
+        let angle = |a: usize, j: usize| 2.0 * std::f64::consts::PI * n[a] as f64 * positions[j];
+        let mut forward_pair = vec![0f32; 2 * k * 2 * g];
+        let mut forward_real = vec![0f32; 2 * k * g];
+        let mut backward_pair = vec![0f32; g * 2 * k];
+        let mut backward_mix = vec![0f32; g * 2 * k];
+        for a in 0..k {
+            for j in 0..g {
+                let (s, c) = angle(a, j).sin_cos();
+                let (s, c) = (s as f32, c as f32);
+                forward_pair[a * 2 * g + j] = c;
+                forward_pair[a * 2 * g + g + j] = s;
+                forward_pair[(k + a) * 2 * g + j] = -s;
+                forward_pair[(k + a) * 2 * g + g + j] = c;
+                forward_real[a * g + j] = c;
+                forward_real[(k + a) * g + j] = -s;
+                backward_pair[j * 2 * k + a] = c;
+                backward_pair[j * 2 * k + k + a] = -s;
+                backward_mix[j * 2 * k + a] = c;
+                backward_mix[j * 2 * k + k + a] = s;
+            }
+        }
+        Ok(Self {
+            forward_pair: Tensor::from_vec(forward_pair, (2 * k, 2 * g), device)?,
+            forward_real: Tensor::from_vec(forward_real, (2 * k, g), device)?,
+            backward_pair: Tensor::from_vec(backward_pair, (g, 2 * k), device)?,
+            backward_mix: Tensor::from_vec(backward_mix, (g, 2 * k), device)?,
+        })
+    }
+}
+
+/// The boundary-source posterior network (see the module documentation).
+pub struct SourceNet {
+    embedding: SinusoidalEmbedding,
+    time_layers: [Linear; 2],
+    heads: Linear,
+    grid_bias: Tensor,
+    factors: Factors,
+    channels: usize,
+    modes: usize,
+    grid: usize,
+    hermite: bool,
+}
+
+/// Coefficient heads per (channel, mode): γ^φ, γ^π, A^φφ, A^φπ, A^πφ, A^ππ, B^φ, B^π.
+const HEADS: usize = 8;
+
+impl SourceNet {
+    /// Builds the network for spectral states of `channels` real channels (Re/Im pairs) and
+    /// `modes`×`modes` modes.
+    pub fn new(
+        cfg: &SourceConfig,
+        channels: usize,
+        modes: usize,
+        hermite: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        if channels == 0 || !channels.is_multiple_of(2) {
+            candle_core::bail!("the source net needs Re/Im channel pairs, got {channels} channels");
+        }
+        let complex = channels / 2;
+        let embedding = SinusoidalEmbedding::scaled(
+            cfg.time_dim,
+            MAX_PERIOD,
+            f64::from(cfg.time_scale),
+            vb.device(),
+        )?;
+        let time_layers = [
+            linear(vb.pp("time.0"), cfg.time_dim, cfg.hidden)?,
+            linear(vb.pp("time.1"), cfg.hidden, cfg.hidden)?,
+        ];
+        let heads = linear(vb.pp("heads"), cfg.hidden, HEADS * complex * modes * modes)?;
+        let grid_bias =
+            vb.get_with_hints((cfg.grid, cfg.grid), GRID_BIAS, candle_nn::Init::Const(0.0))?;
+        let factors = Factors::new(modes, &cfg.positions(), vb.device())?;
+        Ok(Self {
+            embedding,
+            time_layers,
+            heads,
+            grid_bias,
+            factors,
+            channels: complex,
+            modes,
+            grid: cfg.grid,
+            hermite,
+        })
+    }
+
+    /// Posterior logits over the grid, (B, G_y, G_x), for the γ-weighted spectrum `y` given as its
+    /// Re and Im parts (B, K, K) (x modes along dim 1, y modes along dim 2).
+    fn logits(&self, y_re: &Tensor, y_im: &Tensor) -> Result<Tensor> {
+        let (b, k, g) = (y_re.dim(0)?, self.modes, self.grid);
+        // Σ over y modes: W[a, j] = Σ_b y_ab e^(iθ_bj), as [W_re | W_im] (B·K, 2G).
+        let w = Tensor::cat(&[y_re, y_im], 2)?
+            .reshape((b * k, 2 * k))?
+            .matmul(&self.factors.forward_pair)?
+            .reshape((b, k, 2, g))?;
+        // Σ over x modes: Re Σ_a W[a, j] e^(iθ_ai), rows j: (B·G, 2K) · (2K, G).
+        let w = w
+            .permute((0, 3, 2, 1))?
+            .contiguous()?
+            .reshape((b * g, 2 * k))?;
+        let score = w.matmul(&self.factors.forward_real)?.reshape((b, g, g))?;
+        score.broadcast_add(&(&self.grid_bias * GRID_BIAS_SCALE)?)
+    }
+
+    /// ū_k = Σ_j w_j e^(−iθ_k(j)) for posterior weights (B, G_y, G_x): (Re, Im), each (B, K, K).
+    fn phase_mean(&self, weights: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (b, k, g) = (weights.dim(0)?, self.modes, self.grid);
+        // Σ over x positions: P[j, a] = Σ_i w_ji e^(−iθ_ai), as [P_re | P_im] (B, G, 2K).
+        let p = weights
+            .reshape((b * g, g))?
+            .matmul(&self.factors.backward_pair)?
+            .reshape((b, g, 2 * k))?;
+        // Σ over y positions with e^(−iθ_bj): rows (Re_a…, Im_a…) against [C | S] (G, 2K).
+        let q = p
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b * 2 * k, g))?
+            .matmul(&self.factors.backward_mix)?
+            .reshape((b, 2, k, 2, k))?;
+        let (pr_c, pr_s) = (q.i_part(0, 0)?, q.i_part(0, 1)?);
+        let (pi_c, pi_s) = (q.i_part(1, 0)?, q.i_part(1, 1)?);
+        Ok(((pr_c + pi_s)?, (pi_c - pr_s)?))
+    }
+}
+
+/// Samples per forward chunk.
+const CHUNK: usize = 64;
+
+/// e^x for x ≤ 0, branch-free so that the loop over a row vectorises: x = n ln 2 + r with
+/// |r| ≤ ln 2 / 2 (Cody-Waite split of ln 2), e^r by its degree-6 Taylor polynomial (relative error
+/// < 2·10⁻⁷), 2^n through the exponent bits. Arguments below −87 give 0 (libm's expf takes a slow
+/// path there, and with sharp posteriors most arguments are).
+#[inline(always)]
+fn exp_nonpositive(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5·2²³: adding and subtracting rounds to an integer
+    const EXPONENT: f32 = 127.0 + 8_388_608.0; // bias + 2²³: the mantissa bits then hold n + 127
+    let in_range = x > -87.0; // false for NaN too
+    let x = if in_range { x } else { -87.0 };
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let scale = f32::from_bits(((n + EXPONENT).to_bits() & 0x007f_ffff) << 23);
+    if in_range {
+        p * scale
+    } else {
+        0.0
+    }
+}
+
+/// Softmax over the last axis of a contiguous f32 CPU matrix as one custom op with a backward pass
+/// (candle-nn's CPU softmax op has none: gradients silently stop there), one pass per row with a
+/// vectorisable exponential ([`exp_nonpositive`]). Other devices and dtypes fall back to candle-nn's
+/// softmax, which is inference-only.
+fn softmax_rows(x: &Tensor) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 2 {
+        x.contiguous()?.apply_op1(SoftmaxRows)
+    } else {
+        candle_nn::ops::softmax_last_dim(x)
+    }
+}
+
+struct SoftmaxRows;
+
+impl candle_core::CustomOp1 for SoftmaxRows {
+    fn name(&self) -> &'static str {
+        "genads-softmax-rows"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let x = match (storage, layout.contiguous_offsets()) {
+            (candle_core::CpuStorage::F32(v), Some((a, b))) => &v[a..b],
+            _ => candle_core::bail!("genads softmax: expected contiguous f32 storage"),
+        };
+        let n = layout.dims()[1];
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(n.max(1))
+            .zip(x.par_chunks(n.max(1)))
+            .for_each(|(yr, xr)| {
+                let max = xr
+                    .iter()
+                    .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+                for (o, &v) in yr.iter_mut().zip(xr) {
+                    *o = exp_nonpositive(v - max);
+                }
+                // Eight partial sums, so that the reduction vectorises.
+                let mut lanes = [0f32; 8];
+                let mut chunks = yr.chunks_exact(8);
+                for c in &mut chunks {
+                    for (l, v) in lanes.iter_mut().zip(c) {
+                        *l += v;
+                    }
+                }
+                let sum = lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>();
+                let inv = 1.0 / sum;
+                yr.iter_mut().for_each(|o| *o *= inv);
+            });
+        Ok((candle_core::CpuStorage::F32(y), layout.shape().clone()))
+    }
+
+    /// dx = y ⊙ (dy − Σ y·dy) per row.
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let dot = (res * grad)?.sum_keepdim(1)?;
+        Ok(Some((res * grad.broadcast_sub(&dot)?)?))
+    }
+}
+
+/// Indexing helper for the (B, 2, K, 2, K) product of [`SourceNet::phase_mean`].
+trait PartIndex {
+    fn i_part(&self, row: usize, col: usize) -> Result<Tensor>;
+}
+
+impl PartIndex for Tensor {
+    fn i_part(&self, row: usize, col: usize) -> Result<Tensor> {
+        self.narrow(1, row, 1)?
+            .narrow(3, col, 1)?
+            .squeeze(3)?
+            .squeeze(1)
+    }
+}
+
+impl VelocityNet for SourceNet {
+    /// Large batches (sampling) run in chunks of [`CHUNK`] samples: the posterior weights take
+    /// G² floats per sample, and chunking keeps those buffers small enough to be reused instead of
+    /// fresh (zeroed) pages from the OS.
+    fn forward(&self, state: &State, t: &Tensor) -> Result<State> {
+        let b = state.phi.dim(0)?;
+        if b <= CHUNK {
+            return self.forward_chunk(state, t);
+        }
+        let (mut phis, mut pis) = (Vec::new(), Vec::new());
+        for start in (0..b).step_by(CHUNK) {
+            let n = CHUNK.min(b - start);
+            let part = State {
+                phi: state.phi.narrow(0, start, n)?,
+                pi: state.pi.narrow(0, start, n)?,
+            };
+            let v = self.forward_chunk(&part, &t.narrow(0, start, n)?)?;
+            phis.push(v.phi);
+            pis.push(v.pi);
+        }
+        Ok(State {
+            phi: Tensor::cat(&phis, 0)?,
+            pi: Tensor::cat(&pis, 0)?,
+        })
+    }
+}
+
+impl SourceNet {
+    fn forward_chunk(&self, state: &State, t: &Tensor) -> Result<State> {
+        let (b, c, k) = (state.phi.dim(0)?, self.channels, self.modes);
+        // Per-(channel, mode) coefficients from t: (B, HEADS, C, 1, K, K), broadcast over Re/Im.
+        // The coefficients depend on t only: when the whole batch shares one time (sampling),
+        // compute them once and broadcast.
+        let shared = b > 1 && {
+            let times = t.to_vec1::<f32>()?;
+            times.iter().all(|&x| x == times[0])
+        };
+        let t = if shared {
+            t.narrow(0, 0, 1)?
+        } else {
+            t.clone()
+        };
+        let rows = t.dim(0)?;
+        let mut h = self.embedding.forward(&t)?;
+        for layer in &self.time_layers {
+            h = layer.forward(&h)?.silu()?;
+        }
+        // Preconditioning by the linear path's time structure: E[v | S_t] = (E[S_1 | S_t] − S_t)/(1 − t)
+        // and the posterior sharpens like t/(1 − t)², so the heads learn O(1) functions of t. Other
+        // paths and backbones only change what the heads learn.
+        let one_minus = ((t.neg()? + (1.0 + SINGULAR_EPS))?).reshape((rows, 1, 1, 1, 1, 1))?;
+        let coef = self.heads.forward(&h)?.reshape((rows, HEADS, c, 1, k, k))?;
+        let scale_v = one_minus.recip()?;
+        let one_minus_gain = ((t.neg()? + (1.0 + GAIN_EPS))?).reshape((rows, 1, 1, 1, 1, 1))?;
+        let log_sharp = (t.clamp(1e-6, 1.0)?.log()?.reshape((rows, 1, 1, 1, 1, 1))?
+            - (one_minus_gain.log()? * 2.0)?)?;
+        let gains = coef.narrow(1, 0, 2)?.broadcast_add(&log_sharp)?;
+        let linear = coef.narrow(1, 2, HEADS - 2)?.broadcast_mul(&scale_v)?;
+        let coef = Tensor::cat(&[&gains, &linear], 1)?;
+        let head = |i: usize| -> Result<Tensor> { coef.narrow(1, i, 1)?.squeeze(1) };
+        let gain =
+            |i: usize| -> Result<Tensor> { head(i)?.clamp(-MAX_LOG_GAIN, MAX_LOG_GAIN)?.exp() };
+        // States as (B, C, 2, K, K): [Re, Im] per complex channel.
+        let phi = state.phi.reshape((b, c, 2, k, k))?;
+        let pi = state.pi.reshape((b, c, 2, k, k))?;
+        let y = (phi.broadcast_mul(&gain(0)?)? + pi.broadcast_mul(&gain(1)?)?)?.sum(1)?;
+        let y_re = y.narrow(1, 0, 1)?.squeeze(1)?;
+        let y_im = y.narrow(1, 1, 1)?.squeeze(1)?;
+        let logits = self.logits(&y_re, &y_im)?;
+        let g2 = self.grid * self.grid;
+        let weights = softmax_rows(&logits.reshape((b, g2))?)?;
+        let (u_re, u_im) = self.phase_mean(&weights.reshape((b, self.grid, self.grid))?)?;
+        // ū as (B, 1, 2, K, K), shared by every channel.
+        let u = Tensor::stack(&[&u_re, &u_im], 1)?.unsqueeze(1)?;
+        let velocity = |a_phi: usize, a_pi: usize, b_u: usize| -> Result<Tensor> {
+            let v = (phi.broadcast_mul(&head(a_phi)?)? + pi.broadcast_mul(&head(a_pi)?)?)?;
+            (v + u.broadcast_mul(&head(b_u)?)?)?.reshape(state.phi.shape())
+        };
+        let v_pi = velocity(4, 5, 7)?;
+        let v_phi = if self.hermite {
+            state.phi.zeros_like()?
+        } else {
+            velocity(2, 3, 6)?
+        };
+        Ok(State {
+            phi: v_phi,
+            pi: v_pi,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{Codec, DataBatch, PointSourceCodec, PointSourceConfig};
+    use crate::envelope::EnvelopeGrid;
+    use candle_core::DType;
+    use candle_nn::VarMap;
+
+    const K: usize = 8;
+
+    fn config(grid: usize) -> SourceConfig {
+        SourceConfig {
+            grid,
+            support_percent: 50,
+            hidden: 8,
+            time_dim: 8,
+            time_scale: 1,
+        }
+    }
+
+    fn net(grid: usize, hermite: bool) -> (SourceNet, VarMap) {
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let net = SourceNet::new(&config(grid), 4, K, hermite, vb).unwrap();
+        super::super::init_seeded(&vm, 5).unwrap();
+        (net, vm)
+    }
+
+    /// A codec on the box [−4, 4]² with unit envelopes: it encodes a point as its bare phase
+    /// factor e^(−i k·(x − x_min)), so it is an independent oracle for the network's templates.
+    fn unit_codec() -> PointSourceCodec {
+        let config = PointSourceConfig {
+            modes: K,
+            ..PointSourceConfig::default()
+        };
+        let grid = config.mode_grid().unwrap();
+        let env = EnvelopeGrid::from_fn(&grid, |_| Ok((1.0, 1.0))).unwrap();
+        PointSourceCodec::new(config, env).unwrap()
+    }
+
+    /// The point of the box at grid cell (row j = y, column i = x).
+    fn grid_point(cfg: &SourceConfig, j: usize, i: usize) -> [f64; 2] {
+        let u = cfg.positions();
+        [-4.0 + 8.0 * u[i], -4.0 + 8.0 * u[j]]
+    }
+
+    /// Channel 0 of the φ̃ encoding of `p` as (Re, Im) tensors of shape (1, K, K).
+    fn encoded(codec: &PointSourceCodec, p: [f64; 2]) -> (Tensor, Tensor) {
+        let s = codec.encode(&DataBatch::Points(vec![p]), None).unwrap();
+        (
+            s.phi.narrow(1, 0, 1).unwrap().squeeze(1).unwrap(),
+            s.phi.narrow(1, 1, 1).unwrap().squeeze(1).unwrap(),
+        )
+    }
+
+    #[test]
+    fn logits_are_the_direct_template_correlation() {
+        let (net, vm) = net(5, false);
+        // Zero bias so that the logits are the bare correlation.
+        vm.data().lock().unwrap()["grid_bias"]
+            .set(&Tensor::zeros((5, 5), DType::F32, &Device::Cpu).unwrap())
+            .unwrap();
+        let codec = unit_codec();
+        let cfg = config(5);
+        let u = cfg.positions();
+        // An arbitrary spectrum: a sum of two encoded points with complex weights.
+        let (ar, ai) = encoded(&codec, [0.3, -1.1]);
+        let (br, bi) = encoded(&codec, [-0.7, 0.9]);
+        let y_re = ((&ar * 0.8).unwrap() - (&bi * 0.5).unwrap()).unwrap();
+        let y_im = ((&ai * 0.8).unwrap() + (&br * 0.5).unwrap()).unwrap();
+        let logits = net.logits(&y_re, &y_im).unwrap().to_vec3::<f32>().unwrap();
+        let yr = y_re.to_vec3::<f32>().unwrap();
+        let yi = y_im.to_vec3::<f32>().unwrap();
+        let n = fft_indices(K);
+        for j in 0..5 {
+            for i in 0..5 {
+                // Re Σ_ab y_ab e^(2πi (n_a u_i + n_b u_j)), summed directly in f64.
+                let mut direct = 0.0;
+                for a in 0..K {
+                    for b in 0..K {
+                        let th =
+                            2.0 * std::f64::consts::PI * (n[a] as f64 * u[i] + n[b] as f64 * u[j]);
+                        direct += yr[0][a][b] as f64 * th.cos() - yi[0][a][b] as f64 * th.sin();
+                    }
+                }
+                assert!((logits[0][j][i] as f64 - direct).abs() < 1e-4, "({j},{i})");
+            }
+        }
+    }
+
+    #[test]
+    fn an_encoded_grid_point_peaks_at_its_cell_and_a_point_mass_maps_back_to_it() {
+        let (net, vm) = net(7, false);
+        vm.data().lock().unwrap()["grid_bias"]
+            .set(&Tensor::zeros((7, 7), DType::F32, &Device::Cpu).unwrap())
+            .unwrap();
+        let codec = unit_codec();
+        let cfg = config(7);
+        for (j, i) in [(0, 0), (2, 5), (6, 3)] {
+            let (re, im) = encoded(&codec, grid_point(&cfg, j, i));
+            let logits = net.logits(&re, &im).unwrap().flatten_all().unwrap();
+            let best = logits.argmax(0).unwrap().to_scalar::<u32>().unwrap() as usize;
+            assert_eq!(best, j * 7 + i);
+            // The correlation with the own template is Σ_k |e^(−iθ)|² = K².
+            let peak = logits.max(0).unwrap().to_scalar::<f32>().unwrap();
+            assert!((peak - (K * K) as f32).abs() < 1e-3);
+            // A posterior concentrated on the cell gives back the point's phase factors.
+            let mut w = vec![0f32; 49];
+            w[j * 7 + i] = 1.0;
+            let w = Tensor::from_vec(w, (1, 7, 7), &Device::Cpu).unwrap();
+            let (ur, ui) = net.phase_mean(&w).unwrap();
+            let err = ((ur - &re).unwrap().abs().unwrap().max_all().unwrap())
+                .maximum(&(ui - &im).unwrap().abs().unwrap().max_all().unwrap())
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(err < 1e-5, "cell ({j},{i}): {err}");
+        }
+    }
+
+    #[test]
+    fn shapes_hermite_zeros_and_validation() {
+        for hermite in [false, true] {
+            let (net, _) = net(6, hermite);
+            let dev = Device::Cpu;
+            let phi = Tensor::randn(0f32, 1.0, (3, 4, K, K), &dev).unwrap();
+            let pi = Tensor::randn(0f32, 1.0, (3, 4, K, K), &dev).unwrap();
+            let t = Tensor::new(&[0.0f32, 0.5, 1.0], &dev).unwrap();
+            let v = net.forward(&State { phi, pi }, &t).unwrap();
+            assert_eq!(v.phi.dims(), &[3, 4, K, K]);
+            assert_eq!(v.pi.dims(), &[3, 4, K, K]);
+            let phi_abs = v
+                .phi
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert_eq!(phi_abs == 0.0, hermite);
+            let finite = v.pi.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert!(finite.iter().all(|x| x.is_finite()));
+        }
+        assert!(config(1).validate().is_err());
+        assert!(SourceConfig {
+            support_percent: 0,
+            ..config(4)
+        }
+        .validate()
+        .is_err());
+        assert!(SourceConfig {
+            support_percent: 101,
+            ..config(4)
+        }
+        .validate()
+        .is_err());
+        assert!(SourceConfig {
+            time_dim: 3,
+            ..config(4)
+        }
+        .validate()
+        .is_err());
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        assert!(SourceNet::new(&config(4), 3, K, false, vb).is_err());
+    }
+
+    #[test]
+    fn grid_prior_is_the_log_histogram_of_the_points_on_the_grid() {
+        let cfg = config(5); // positions 0.25, 0.375, 0.5, 0.625, 0.75
+                             // Three points nearest to cell (y 1, x 3), one to (y 4, x 0), one off the grid.
+        let pts = [
+            [0.63, 0.37],
+            [0.61, 0.38],
+            [0.625, 0.375],
+            [0.26, 0.74],
+            [0.95, 0.5],
+        ];
+        let prior = cfg.grid_prior(&pts).unwrap();
+        let ln = |v: f64| (v.ln() / GRID_BIAS_SCALE) as f32;
+        assert!((prior[5 + 3] - ln(0.75)).abs() < 1e-6);
+        assert!((prior[4 * 5] - ln(0.25)).abs() < 1e-6);
+        assert!((prior[0] - ln(1e-4 / 25.0)).abs() < 1e-6);
+        assert!(cfg.grid_prior(&[[0.0, 0.0]]).is_none());
+    }
+
+    /// A batch that shares one time takes the shared-coefficient path; it must agree with
+    /// evaluating each sample alone.
+    #[test]
+    fn a_shared_time_gives_the_per_sample_result() {
+        let (net, _) = net(6, false);
+        let dev = Device::Cpu;
+        let phi = Tensor::randn(0f32, 1.0, (3, 4, K, K), &dev).unwrap();
+        let pi = Tensor::randn(0f32, 1.0, (3, 4, K, K), &dev).unwrap();
+        let t = Tensor::new(&[0.3f32, 0.3, 0.3], &dev).unwrap();
+        let all = net
+            .forward(
+                &State {
+                    phi: phi.clone(),
+                    pi: pi.clone(),
+                },
+                &t,
+            )
+            .unwrap();
+        for i in 0..3 {
+            let one = net
+                .forward(
+                    &State {
+                        phi: phi.narrow(0, i, 1).unwrap(),
+                        pi: pi.narrow(0, i, 1).unwrap(),
+                    },
+                    &t.narrow(0, i, 1).unwrap(),
+                )
+                .unwrap();
+            for (a, b) in [(&all.phi, &one.phi), (&all.pi, &one.pi)] {
+                let d = (a.narrow(0, i, 1).unwrap() - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(d < 1e-4, "sample {i}: {d}");
+            }
+        }
+    }
+
+    /// The branch-free exponential against the standard library's over its whole range.
+    #[test]
+    fn fast_exponential_is_accurate() {
+        let mut worst = 0f64;
+        for i in 0..200_000 {
+            let x = -87.0 * i as f32 / 200_000.0;
+            let exact = f64::from(x).exp();
+            let rel = (f64::from(exp_nonpositive(x)) - exact).abs() / exact;
+            worst = worst.max(rel);
+        }
+        assert!(worst < 5e-7, "relative error {worst}");
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert_eq!(exp_nonpositive(-200.0), 0.0);
+        assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
+    }
+
+    /// The fused softmax against softmax composed of candle's differentiable primitives (candle-nn's
+    /// own CPU softmax has no backward), forward and backward through a weighted sum.
+    #[test]
+    fn fused_softmax_matches_candle() {
+        let dev = Device::Cpu;
+        let x = (Tensor::randn(0f32, 1.0, (3, 50), &dev).unwrap() * 30.0).unwrap();
+        let w = Tensor::randn(0f32, 1.0, (3, 50), &dev).unwrap();
+        let var = candle_core::Var::from_tensor(&x).unwrap();
+        let ours = softmax_rows(var.as_tensor()).unwrap();
+        let theirs = {
+            let x = var.as_tensor();
+            let e = x
+                .broadcast_sub(&x.max_keepdim(1).unwrap().detach())
+                .unwrap()
+                .exp()
+                .unwrap();
+            e.broadcast_div(&e.sum_keepdim(1).unwrap()).unwrap()
+        };
+        let max_diff = |a: &Tensor, b: &Tensor| {
+            (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        assert!(max_diff(&ours, &theirs) < 1e-6);
+        let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let g2 = (theirs * &w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert!(max_diff(g1.get(&var).unwrap(), g2.get(&var).unwrap()) < 1e-5);
+    }
+
+    #[test]
+    fn positions_span_the_central_support() {
+        let p = config(5).positions();
+        assert_eq!(p.len(), 5);
+        assert!((p[0] - 0.25).abs() < 1e-12 && (p[4] - 0.75).abs() < 1e-12);
+        assert!((p[2] - 0.5).abs() < 1e-12);
+    }
+}
