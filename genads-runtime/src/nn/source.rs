@@ -517,6 +517,15 @@ mod tests {
         (net, vm)
     }
 
+    /// A network whose grid bias is zero, so that its logits are the bare correlation.
+    fn net_without_bias(grid: usize) -> SourceNet {
+        let (net, vm) = net(grid, false);
+        vm.data().lock().unwrap()[GRID_BIAS]
+            .set(&Tensor::zeros((grid, grid), DType::F32, &Device::Cpu).unwrap())
+            .unwrap();
+        net
+    }
+
     /// A codec on the box [−4, 4]² with unit envelopes: it encodes a point as its bare phase
     /// factor e^(−i k·(x − x_min)), so it is an independent oracle for the network's templates.
     fn unit_codec() -> PointSourceCodec {
@@ -546,11 +555,7 @@ mod tests {
 
     #[test]
     fn logits_are_the_direct_template_correlation() {
-        let (net, vm) = net(5, false);
-        // Zero bias so that the logits are the bare correlation.
-        vm.data().lock().unwrap()["grid_bias"]
-            .set(&Tensor::zeros((5, 5), DType::F32, &Device::Cpu).unwrap())
-            .unwrap();
+        let net = net_without_bias(5);
         let codec = unit_codec();
         let cfg = config(5);
         let u = cfg.positions();
@@ -581,10 +586,7 @@ mod tests {
 
     #[test]
     fn an_encoded_grid_point_peaks_at_its_cell_and_a_point_mass_maps_back_to_it() {
-        let (net, vm) = net(7, false);
-        vm.data().lock().unwrap()["grid_bias"]
-            .set(&Tensor::zeros((7, 7), DType::F32, &Device::Cpu).unwrap())
-            .unwrap();
+        let net = net_without_bias(7);
         let codec = unit_codec();
         let cfg = config(7);
         for (j, i) in [(0, 0), (2, 5), (6, 3)] {
