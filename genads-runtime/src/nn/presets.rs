@@ -18,8 +18,8 @@
 //!   grid bias initialised from the training data. The MLP it replaced (width 512, depth 3) stayed
 //!   at boundary violation 0.42–0.48 for 2,000 steps of `genads train models/ads_linear.genads
 //!   --time 5m --eval-steps 25` (widths 256 and 1024 were no better). The source network, same
-//!   command with `--time 3m` (≈ 970 steps), final 10,000 samples: BV 0.026, JS_cell 0.00025,
-//!   WED_norm 0.020; without the data-initialised grid bias 0.126 / 0.00034 / 0.031; without the
+//!   command, final 10,000 samples: BV 0.024, JS_cell 0.00019, WED_norm 0.020 (1,487 steps); with
+//!   `--time 3m` (≈ 970 steps): BV 0.026, JS_cell 0.00025, WED_norm 0.020; without the data-initialised grid bias 0.126 / 0.00034 / 0.031; without the
 //!   (1 − t)⁻² factor of its gains 0.029 / 0.00028 / 0.024; with that
 //!   factor regularised by 0.01 instead of 0.1, after 5 minutes, 0.030 / 0.00014 / 0.027. The
 //!   remaining within-cell error is the lattice (samples snap to the candidate grid late in the
