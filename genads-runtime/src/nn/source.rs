@@ -110,8 +110,8 @@ impl SourceConfig {
     /// `fractions` (positions as fractions of the box), floored at 10⁻⁴ of the uniform density,
     /// row-major (y, x) and divided by the bias scale (the stored form). The flow-matching loss
     /// only constrains the bias through the few training times at which the posterior is still
-    /// broad, so starting from the data's log-density saves thousands of steps. `None` if no point
-    /// lies on the grid.
+    /// broad, so it starts at the data's log-density (3-minute main job: BV 0.026 with this start,
+    /// 0.126 from a random one). `None` if no point lies on the grid.
     pub fn grid_prior(&self, fractions: &[[f64; 2]]) -> Option<Vec<f32>> {
         let g = self.grid;
         let u = self.positions();
