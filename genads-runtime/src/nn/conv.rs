@@ -18,9 +18,8 @@
 //!
 //! Non-CPU devices, non-f32 dtypes and non-square kernels fall back to candle's own convolutions.
 
-use candle_core::{
-    CpuStorage, CustomOp2, CustomOp3, DType, Layout, Module, Result, Shape, Storage, Tensor,
-};
+use super::cpu_f32::{storage_slice, with_tensor_slice};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Module, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -412,30 +411,6 @@ fn conv_weight_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
     Ok(dw)
 }
 
-/// Runs `f` on the contiguous f32 CPU data of `t`.
-fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(CpuStorage::F32(v)) => f(cpu_slice(v, layout)?),
-        _ => candle_core::bail!("genads conv: expected an f32 CPU tensor"),
-    }
-}
-
-fn cpu_slice<'a>(v: &'a [f32], layout: &Layout) -> Result<&'a [f32]> {
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&v[a..b]),
-        None => candle_core::bail!("genads conv: non-contiguous operand"),
-    }
-}
-
-fn f32_storage<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    match s {
-        CpuStorage::F32(v) => cpu_slice(v, l),
-        _ => candle_core::bail!("genads conv: expected f32 storage"),
-    }
-}
-
 /// Geometry of `conv2d(x, w)` with x (B, C, H, W), w (O, C, k, k).
 fn conv_geom(x: &[usize], w: &[usize], s: usize, p: usize) -> Result<Geom> {
     let (&[b, c, h, wd], &[o, wc, kh, kw]) = (x, w) else {
@@ -537,16 +512,16 @@ impl ConvOp {
     /// Gradients w.r.t. x, w and the bias.
     fn grads(&self, x: &Tensor, w: &Tensor, grad: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let g = self.geom(x.dims(), w.dims())?;
-        let (dx, dw, db) = with_f32(grad, |dy| {
+        let (dx, dw, db) = with_tensor_slice(grad, |dy| {
             Ok(match self.kind {
                 Kind::Conv => (
-                    with_f32(w, |wv| conv_adjoint(&g, dy, wv, None))?,
-                    with_f32(x, |xv| conv_weight_grad(&g, xv, dy))?,
+                    with_tensor_slice(w, |wv| conv_adjoint(&g, dy, wv, None))?,
+                    with_tensor_slice(x, |xv| conv_weight_grad(&g, xv, dy))?,
                     bias_grad(dy, g.b, g.o, g.pix()),
                 ),
                 Kind::Transpose => (
-                    with_f32(w, |wv| conv_forward(&g, dy, wv, None))?,
-                    with_f32(x, |xv| conv_weight_grad(&g, dy, xv))?,
+                    with_tensor_slice(w, |wv| conv_forward(&g, dy, wv, None))?,
+                    with_tensor_slice(x, |xv| conv_weight_grad(&g, dy, xv))?,
                     bias_grad(dy, g.b, g.c, g.h * g.w),
                 ),
             })
@@ -572,7 +547,7 @@ impl CustomOp2 for ConvOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        self.fwd(f32_storage(s1, l1)?, l1, f32_storage(s2, l2)?, l2, None)
+        self.fwd(storage_slice(s1, l1)?, l1, storage_slice(s2, l2)?, l2, None)
     }
 
     fn bwd(
@@ -601,7 +576,7 @@ impl CustomOp3 for ConvOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let b = f32_storage(s3, l3)?;
+        let b = storage_slice(s3, l3)?;
         let g = self.geom(l1.dims(), l2.dims())?;
         let channels = if self.kind == Kind::Conv { g.o } else { g.c };
         if b.len() != channels {
@@ -611,7 +586,13 @@ impl CustomOp3 for ConvOp {
                 b.len()
             );
         }
-        self.fwd(f32_storage(s1, l1)?, l1, f32_storage(s2, l2)?, l2, Some(b))
+        self.fwd(
+            storage_slice(s1, l1)?,
+            l1,
+            storage_slice(s2, l2)?,
+            l2,
+            Some(b),
+        )
     }
 
     fn bwd(

@@ -12,7 +12,8 @@
 //!
 //! Other devices and dtypes fall back to candle-nn's `GroupNorm`.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Module, Result, Shape, Storage, Tensor};
+use super::cpu_f32::{storage_slice, with_tensor_slice};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Module, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// Group normalisation with a per-channel affine (weight γ, bias β), as in PyTorch.
@@ -114,22 +115,6 @@ fn stats(v: &[f32], eps: f64) -> (f64, f64) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
-fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => candle_core::bail!("genads group-norm: expected contiguous f32 storage"),
-    }
-}
-
-fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => f(slice(s, layout)?),
-        _ => candle_core::bail!("genads group-norm: expected a CPU tensor"),
-    }
-}
-
 impl CustomOp3 for GroupNormOp {
     fn name(&self) -> &'static str {
         "genads-group-norm"
@@ -144,7 +129,11 @@ impl CustomOp3 for GroupNormOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (x, gamma, beta) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let (x, gamma, beta) = (
+            storage_slice(s1, l1)?,
+            storage_slice(s2, l2)?,
+            storage_slice(s3, l3)?,
+        );
         let (_, c, hw) = split(l1.dims());
         let cpg = c / self.groups;
         let mut y = vec![0f32; x.len()];
@@ -176,9 +165,9 @@ impl CustomOp3 for GroupNormOp {
         let (b, c, hw) = split(x.dims());
         let cpg = c / self.groups;
         let glen = cpg * hw;
-        let (dx, dg, db) = with_f32(x, |xv| {
-            with_f32(gamma, |gv| {
-                with_f32(grad, |dyv| {
+        let (dx, dg, db) = with_tensor_slice(x, |xv| {
+            with_tensor_slice(gamma, |gv| {
+                with_tensor_slice(grad, |dyv| {
                     let mut dx = vec![0f32; xv.len()];
                     // Per (sample, channel) partial sums of dy·x̂ and dy, reduced over the batch below.
                     let mut part = vec![(0f64, 0f64); b * c];

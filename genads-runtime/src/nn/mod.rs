@@ -7,6 +7,7 @@
 
 pub mod cnn;
 pub mod conv;
+mod cpu_f32;
 pub mod group_norm;
 pub mod layers;
 pub mod mlp;

@@ -348,10 +348,7 @@ impl candle_core::CustomOp1 for SoftmaxRows {
         layout: &candle_core::Layout,
     ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
         use rayon::prelude::*;
-        let x = match (storage, layout.contiguous_offsets()) {
-            (candle_core::CpuStorage::F32(v), Some((a, b))) => &v[a..b],
-            _ => candle_core::bail!("genads softmax: expected contiguous f32 storage"),
-        };
+        let x = super::cpu_f32::storage_slice(storage, layout)?;
         let n = layout.dims()[1];
         let mut y = vec![0f32; x.len()];
         y.par_chunks_mut(n.max(1))
