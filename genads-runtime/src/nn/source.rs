@@ -293,9 +293,6 @@ impl SourceNet {
     }
 }
 
-/// Samples per forward chunk.
-const CHUNK: usize = 64;
-
 /// e^x for x ≤ 0, branch-free so that the loop over a row vectorises: x = n ln 2 + r with
 /// |r| ≤ ln 2 / 2 (Cody-Waite split of ln 2), e^r by its degree-6 Taylor polynomial (relative error
 /// < 2·10⁻⁷), 2^n through the exponent bits. Arguments below −87 give 0 (libm's expf takes a slow
@@ -397,36 +394,26 @@ impl PartIndex for Tensor {
 }
 
 impl VelocityNet for SourceNet {
-    /// Large batches (sampling) run in chunks of [`CHUNK`] samples: the posterior weights take
-    /// G² floats per sample, and chunking keeps those buffers small enough to be reused instead of
-    /// fresh (zeroed) pages from the OS.
     fn forward(&self, state: &State, t: &Tensor) -> Result<State> {
-        let b = state.phi.dim(0)?;
-        if b <= CHUNK {
-            return self.forward_chunk(state, t);
-        }
-        let (mut phis, mut pis) = (Vec::new(), Vec::new());
-        for start in (0..b).step_by(CHUNK) {
-            let n = CHUNK.min(b - start);
-            let part = State {
-                phi: state.phi.narrow(0, start, n)?,
-                pi: state.pi.narrow(0, start, n)?,
-            };
-            let v = self.forward_chunk(&part, &t.narrow(0, start, n)?)?;
-            phis.push(v.phi);
-            pis.push(v.pi);
-        }
-        Ok(State {
-            phi: Tensor::cat(&phis, 0)?,
-            pi: Tensor::cat(&pis, 0)?,
-        })
+        let coefficients = self.coefficients(t)?;
+        self.velocity(state, &coefficients)
     }
 }
 
+/// The per-(channel, mode) coefficients of one call, each (rows, C, 1, K, K) (broadcast over
+/// Re/Im): rows = 1 when the whole batch shares one time (sampling), else one per sample.
+struct Coefficients {
+    /// γ^φ, γ^π (exponentiated).
+    gains: [Tensor; 2],
+    /// A^φφ, A^φπ, A^πφ, A^ππ, B^φ, B^π.
+    linear: [Tensor; 6],
+}
+
 impl SourceNet {
-    fn forward_chunk(&self, state: &State, t: &Tensor) -> Result<State> {
-        let (b, c, k) = (state.phi.dim(0)?, self.channels, self.modes);
-        // Per-(channel, mode) coefficients from t: (B, HEADS, C, 1, K, K), broadcast over Re/Im.
+    /// The coefficients for times `t` (B,), from the time MLP and the preconditioned heads.
+    fn coefficients(&self, t: &Tensor) -> Result<Coefficients> {
+        let b = t.dim(0)?;
+        let (c, k) = (self.channels, self.modes);
         // The coefficients depend on t only: when the whole batch shares one time (sampling),
         // compute them once and broadcast.
         let shared = b > 1 && {
@@ -446,22 +433,41 @@ impl SourceNet {
         // Preconditioning by the linear path's time structure: E[v | S_t] = (E[S_1 | S_t] − S_t)/(1 − t)
         // and the posterior sharpens like t/(1 − t)², so the heads learn O(1) functions of t. Other
         // paths and backbones only change what the heads learn.
-        let one_minus = ((t.neg()? + (1.0 + SINGULAR_EPS))?).reshape((rows, 1, 1, 1, 1, 1))?;
-        let coef = self.heads.forward(&h)?.reshape((rows, HEADS, c, 1, k, k))?;
-        let scale_v = one_minus.recip()?;
-        let one_minus_gain = ((t.neg()? + (1.0 + GAIN_EPS))?).reshape((rows, 1, 1, 1, 1, 1))?;
-        let log_sharp = (t.clamp(1e-6, 1.0)?.log()?.reshape((rows, 1, 1, 1, 1, 1))?
-            - (one_minus_gain.log()? * 2.0)?)?;
-        let gains = coef.narrow(1, 0, 2)?.broadcast_add(&log_sharp)?;
-        let linear = coef.narrow(1, 2, HEADS - 2)?.broadcast_mul(&scale_v)?;
-        let coef = Tensor::cat(&[&gains, &linear], 1)?;
-        let head = |i: usize| -> Result<Tensor> { coef.narrow(1, i, 1)?.squeeze(1) };
-        let gain =
-            |i: usize| -> Result<Tensor> { head(i)?.clamp(-MAX_LOG_GAIN, MAX_LOG_GAIN)?.exp() };
+        let column = |x: Tensor| x.reshape((rows, 1, 1, 1, 1));
+        let scale_v = column(((t.neg()? + (1.0 + SINGULAR_EPS))?).recip()?)?;
+        let log_sharp =
+            column((t.clamp(1e-6, 1.0)?.log()? - ((t.neg()? + (1.0 + GAIN_EPS))?.log()? * 2.0)?)?)?;
+        let heads = self.heads.forward(&h)?.reshape((rows, HEADS, c, 1, k, k))?;
+        let head = |i: usize| -> Result<Tensor> { heads.narrow(1, i, 1)?.squeeze(1) };
+        let gain = |i: usize| -> Result<Tensor> {
+            head(i)?
+                .broadcast_add(&log_sharp)?
+                .clamp(-MAX_LOG_GAIN, MAX_LOG_GAIN)?
+                .exp()
+        };
+        let linear = |i: usize| -> Result<Tensor> { head(i)?.broadcast_mul(&scale_v) };
+        Ok(Coefficients {
+            gains: [gain(0)?, gain(1)?],
+            linear: [
+                linear(2)?,
+                linear(3)?,
+                linear(4)?,
+                linear(5)?,
+                linear(6)?,
+                linear(7)?,
+            ],
+        })
+    }
+
+    /// The velocity of `state` given the coefficients of its times.
+    fn velocity(&self, state: &State, coefficients: &Coefficients) -> Result<State> {
+        let (b, c, k) = (state.phi.dim(0)?, self.channels, self.modes);
+        let [gain_phi, gain_pi] = &coefficients.gains;
+        let [a_phi_phi, a_phi_pi, a_pi_phi, a_pi_pi, b_phi, b_pi] = &coefficients.linear;
         // States as (B, C, 2, K, K): [Re, Im] per complex channel.
         let phi = state.phi.reshape((b, c, 2, k, k))?;
         let pi = state.pi.reshape((b, c, 2, k, k))?;
-        let y = (phi.broadcast_mul(&gain(0)?)? + pi.broadcast_mul(&gain(1)?)?)?.sum(1)?;
+        let y = (phi.broadcast_mul(gain_phi)? + pi.broadcast_mul(gain_pi)?)?.sum(1)?;
         let y_re = y.narrow(1, 0, 1)?.squeeze(1)?;
         let y_im = y.narrow(1, 1, 1)?.squeeze(1)?;
         let logits = self.logits(&y_re, &y_im)?;
@@ -470,15 +476,15 @@ impl SourceNet {
         let (u_re, u_im) = self.phase_mean(&weights.reshape((b, self.grid, self.grid))?)?;
         // ū as (B, 1, 2, K, K), shared by every channel.
         let u = Tensor::stack(&[&u_re, &u_im], 1)?.unsqueeze(1)?;
-        let velocity = |a_phi: usize, a_pi: usize, b_u: usize| -> Result<Tensor> {
-            let v = (phi.broadcast_mul(&head(a_phi)?)? + pi.broadcast_mul(&head(a_pi)?)?)?;
-            (v + u.broadcast_mul(&head(b_u)?)?)?.reshape(state.phi.shape())
+        let velocity = |a_phi: &Tensor, a_pi: &Tensor, b_u: &Tensor| -> Result<Tensor> {
+            let v = (phi.broadcast_mul(a_phi)? + pi.broadcast_mul(a_pi)?)?;
+            (v + u.broadcast_mul(b_u)?)?.reshape(state.phi.shape())
         };
-        let v_pi = velocity(4, 5, 7)?;
+        let v_pi = velocity(a_pi_phi, a_pi_pi, b_pi)?;
         let v_phi = if self.hermite {
             state.phi.zeros_like()?
         } else {
-            velocity(2, 3, 6)?
+            velocity(a_phi_phi, a_phi_pi, b_phi)?
         };
         Ok(State {
             phi: v_phi,
