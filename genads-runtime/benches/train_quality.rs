@@ -144,7 +144,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         device: Device::Cpu,
     };
     let mut trainer = Trainer::new(cfg, spec, None, serde_json::Value::Null)?;
-    if let Some(fractions) = codec.box_fractions(&DataBatch::Points(data.points.clone())) {
+    if let Some(fractions) = codec.box_fractions(&data.points) {
         trainer.init_from_data(&fractions)?;
     }
     let lift = c.lift_noise;

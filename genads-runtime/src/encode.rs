@@ -163,7 +163,7 @@ pub trait Codec: Send + Sync {
     fn decode(&self, phi: &Tensor) -> Result<DataBatch>;
     /// For point sources on a periodic box: each point's position as a fraction of the box per
     /// axis (what the source network's grid prior is estimated from); `None` for other codecs.
-    fn box_fractions(&self, _batch: &DataBatch) -> Option<Vec<[f64; 2]>> {
+    fn box_fractions(&self, _points: &[[f64; 2]]) -> Option<Vec<[f64; 2]>> {
         None
     }
 }

@@ -454,8 +454,7 @@ impl Experiment {
         if self.images.is_some() {
             return None;
         }
-        self.codec
-            .box_fractions(&DataBatch::Points(self.dataset.points.clone()))
+        self.codec.box_fractions(&self.dataset.points)
     }
 
     /// Draws `batch` states from the IR prior.

@@ -268,9 +268,8 @@ impl Codec for PointSourceCodec {
         })
     }
 
-    fn box_fractions(&self, batch: &DataBatch) -> Option<Vec<[f64; 2]>> {
+    fn box_fractions(&self, points: &[[f64; 2]]) -> Option<Vec<[f64; 2]>> {
         let [x0, y0] = self.config.box_min;
-        let points = batch.points().ok()?;
         Some(
             points
                 .iter()

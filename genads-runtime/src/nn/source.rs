@@ -320,16 +320,23 @@ fn exp_nonpositive(x: f32) -> f32 {
     }
 }
 
-/// Softmax over the last axis of a contiguous f32 CPU matrix as one custom op with a backward pass
-/// (candle-nn's CPU softmax op has none: gradients silently stop there), one pass per row with a
-/// vectorisable exponential ([`exp_nonpositive`]). Other devices and dtypes fall back to candle-nn's
-/// softmax, which is inference-only.
+/// Softmax over the last axis of a matrix, with gradients. Contiguous f32 CPU matrices take one
+/// custom op, one pass per row with a vectorisable exponential ([`exp_nonpositive`]); anything
+/// else takes [`softmax_composed`]. candle-nn's CPU softmax is not used: it has no backward pass,
+/// and gradients silently stop at it.
 fn softmax_rows(x: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 2 {
         x.contiguous()?.apply_op1(SoftmaxRows)
     } else {
-        candle_nn::ops::softmax_last_dim(x)
+        softmax_composed(x)
     }
+}
+
+/// Softmax over the last axis from candle's differentiable primitives: e^(x − max) / Σ.
+fn softmax_composed(x: &Tensor) -> Result<Tensor> {
+    let last = x.rank().saturating_sub(1);
+    let e = x.broadcast_sub(&x.max_keepdim(last)?.detach())?.exp()?;
+    e.broadcast_div(&e.sum_keepdim(last)?)
 }
 
 struct SoftmaxRows;
@@ -739,8 +746,8 @@ mod tests {
         assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
     }
 
-    /// The fused softmax against softmax composed of candle's differentiable primitives (candle-nn's
-    /// own CPU softmax has no backward), forward and backward through a weighted sum.
+    /// The fused softmax against the one composed of candle's differentiable primitives (the
+    /// fallback for other devices and dtypes), forward and backward through a weighted sum.
     #[test]
     fn fused_softmax_matches_candle() {
         let dev = Device::Cpu;
@@ -748,15 +755,7 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (3, 50), &dev).unwrap();
         let var = candle_core::Var::from_tensor(&x).unwrap();
         let ours = softmax_rows(var.as_tensor()).unwrap();
-        let theirs = {
-            let x = var.as_tensor();
-            let e = x
-                .broadcast_sub(&x.max_keepdim(1).unwrap().detach())
-                .unwrap()
-                .exp()
-                .unwrap();
-            e.broadcast_div(&e.sum_keepdim(1).unwrap()).unwrap()
-        };
+        let theirs = softmax_composed(var.as_tensor()).unwrap();
         let max_diff = |a: &Tensor, b: &Tensor| {
             (a - b)
                 .unwrap()
@@ -776,6 +775,16 @@ mod tests {
             .backward()
             .unwrap();
         assert!(max_diff(g1.get(&var).unwrap(), g2.get(&var).unwrap()) < 1e-5);
+        // The fallback (here: f64) carries gradients too.
+        let var64 = candle_core::Var::from_tensor(&x.to_dtype(DType::F64).unwrap()).unwrap();
+        let y64 = softmax_rows(var64.as_tensor()).unwrap();
+        let g = (y64 * w.to_dtype(DType::F64).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert!(g.get(&var64).is_some());
     }
 
     #[test]
