@@ -111,8 +111,10 @@ impl SourceConfig {
     /// row-major (y, x) and divided by the bias scale (the stored form). The flow-matching loss
     /// only constrains the bias through the few training times at which the posterior is still
     /// broad, so it starts at the data's log-density (3-minute main job: BV 0.026 with this start,
-    /// 0.126 from a random one). `None` if no point lies on the grid.
+    /// 0.126 from a random one). `None` if no point lies on the grid or the configuration is
+    /// invalid.
     pub fn grid_prior(&self, fractions: &[[f64; 2]]) -> Option<Vec<f32>> {
+        self.validate().ok()?;
         let g = self.grid;
         let u = self.positions();
         let (lo, step) = (u[0], u[1] - u[0]);
@@ -686,6 +688,7 @@ mod tests {
         assert!((prior[4 * 5] - ln(0.25)).abs() < 1e-6);
         assert!((prior[0] - ln(1e-4 / 25.0)).abs() < 1e-6);
         assert!(cfg.grid_prior(&[[0.0, 0.0]]).is_none());
+        assert!(config(1).grid_prior(&pts).is_none());
     }
 
     /// A batch that shares one time takes the shared-coefficient path; it must agree with
