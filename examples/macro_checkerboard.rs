@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     let mut cfg = TrainConfig::for_preset(nn::Preset::Quick, experiment.kind);
+    cfg.net = cfg.net.for_backbone(model.constants().alpha != 0.0);
     cfg.budget = Budget::Steps(steps);
     cfg.seed = seed;
     let spec = ModelSpec {

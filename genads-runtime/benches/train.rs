@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use genads_runtime::nn::{MlpConfig, NetConfig, Preset, StateKind, VelocityNet};
+use genads_runtime::nn::{MlpConfig, NetConfig, Preset, SourceConfig, StateKind, VelocityNet};
 use genads_runtime::rng::{normal_tensor, uniform_vec, ChaCha8Rng};
 use genads_runtime::train::{Budget, ModelSpec, TrainConfig, Trainer};
 use genads_runtime::State;
@@ -42,7 +42,17 @@ fn objective(
             .map(|&x| x as f32)
             .collect();
         let t = Tensor::from_vec(t, b, &Device::Cpu)?;
-        let v = net.forward(&state, &t)?;
+        // Networks that gate the backbone get a stand-in for it (the cost is the gate's, not the
+        // backbone's).
+        let backbone = if net.wants_backbone() {
+            Some(State {
+                phi: normal_tensor(rng, &shape, 1.0)?,
+                pi: normal_tensor(rng, &shape, 1.0)?,
+            })
+        } else {
+            None
+        };
+        let v = net.forward_with_backbone(&state, &t, backbone.as_ref())?;
         let l =
             ((v.phi - target.phi)?.sqr()?.mean_all()? + (v.pi - target.pi)?.sqr()?.mean_all()?)?;
         Ok(l)
@@ -94,6 +104,26 @@ fn main() {
             preset: Preset::Quick,
             kind: spectral,
             net: None,
+            batch: Preset::Quick.training().batch_size,
+        },
+        Case {
+            name: "quick_spectral_sub_cell",
+            preset: Preset::Quick,
+            kind: spectral,
+            net: match Preset::Quick.net_config(spectral) {
+                NetConfig::Source(cfg) => Some(NetConfig::Source(SourceConfig {
+                    sub_cell: true,
+                    ..cfg
+                })),
+                _ => None,
+            },
+            batch: Preset::Quick.training().batch_size,
+        },
+        Case {
+            name: "quick_spectral_gated",
+            preset: Preset::Quick,
+            kind: spectral,
+            net: Some(Preset::Quick.net_config(spectral).for_backbone(true)),
             batch: Preset::Quick.training().batch_size,
         },
         Case {

@@ -116,6 +116,21 @@ pub(crate) fn backbone_t(
     scaled_backbone(physics, state, &r, &scale, modes)
 }
 
+/// The backbone's t-velocity at `state` for a network that asks for it
+/// ([`VelocityNet::wants_backbone`]); `None` when it does not or the model has no backbone (α = 0).
+pub(crate) fn backbone_for_net(
+    net: &dyn crate::nn::VelocityNet,
+    physics: &dyn Physics,
+    state: &State,
+    t: &[f64],
+    modes: &Modes,
+) -> Result<Option<State>> {
+    if !net.wants_backbone() || physics.constants().alpha == 0.0 {
+        return Ok(None);
+    }
+    backbone_t(physics, state, t, modes).map(Some)
+}
+
 /// The full t-velocity of the flow: α·Δr·V_KG(S, r(t)) + residual, where `residual_t` is the
 /// network's output (already a t-velocity).
 ///

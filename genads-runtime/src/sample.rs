@@ -26,12 +26,14 @@ pub fn flow_velocity(
     // Detached: the network's weights are variables, so its output would otherwise carry the
     // autograd graph, and every solver stage would chain onto it — memory (and page faults) grew
     // with each velocity evaluation (2.2 GB for 2,000 points × 80 evaluations).
-    let out = net.forward(state, &t_tensor)?;
+    let times = vec![t; b];
+    let backbone = crate::backbone::backbone_for_net(net, physics, state, &times, modes)?;
+    let out = net.forward_with_backbone(state, &t_tensor, backbone.as_ref())?;
     let residual = State {
         phi: out.phi.detach(),
         pi: out.pi.detach(),
     };
-    crate::physics::velocity_t(physics, state, &vec![t; b], &residual, modes)
+    crate::physics::velocity_t(physics, state, &times, &residual, modes)
 }
 
 /// Draws `n` samples in batches of at most `batch`: each batch takes S₀ from `prior` and is

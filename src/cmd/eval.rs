@@ -66,8 +66,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         &metrics,
     );
+    print_backbone_fraction(&opened)?;
     let path = args.run.join("eval.json");
     common::write_atomic(&path, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
     println!("saved {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// For networks that gate the Klein–Gordon backbone: how much of it the trained residual cancels
+/// (β = 1: all of it; β = 0: the backbone drives the flow unchanged), over modes and channels.
+fn print_backbone_fraction(opened: &common::OpenedRun) -> anyhow::Result<()> {
+    let physics: &dyn genads_runtime::Physics = &opened.experiment.physics;
+    if physics.constants().alpha == 0.0 {
+        return Ok(());
+    }
+    let mut lines = Vec::new();
+    for t in [0.05f32, 0.25, 0.5, 0.75, 0.95] {
+        let Some(beta) = genads_runtime::nn::backbone_fraction(
+            opened.trainer.ema_net(),
+            opened.experiment.kind,
+            t,
+            &opened.experiment.model_spec().device,
+        )?
+        else {
+            return Ok(());
+        };
+        let mean = beta.iter().map(|&b| f64::from(b)).sum::<f64>() / beta.len().max(1) as f64;
+        let (lo, hi) = beta
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &b| {
+                (l.min(b), h.max(b))
+            });
+        lines.push(format!(
+            "  t = {t:<5} mean {mean:>7.3}  min {lo:>7.3}  max {hi:>7.3}"
+        ));
+    }
+    println!("backbone cancelled by the residual (β; 1 = all of it, 0 = none), over modes:");
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }

@@ -341,6 +341,9 @@ fn write_metric_curves(out: &Path, name: &str, keys: &[&str]) -> anyhow::Result<
 /// The training configuration from the preset and the flags.
 fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
     let mut config = TrainConfig::for_preset(args.preset, experiment.kind);
+    config.net = config
+        .net
+        .for_backbone(genads_runtime::Physics::constants(&experiment.physics).alpha != 0.0);
     if experiment.images.is_some() {
         let t = args.preset.image_training();
         config.net = args.preset.image_net_config();

@@ -38,6 +38,24 @@ pub trait VelocityNet: Send {
     /// `state` components of shape (B, …), `t` of shape (B,) f32 in [0, 1]; returns the predicted
     /// t-velocities (φ̃ part all zeros for Hermite paths).
     fn forward(&self, state: &State, t: &Tensor) -> Result<State>;
+
+    /// Whether [`VelocityNet::forward_with_backbone`] uses the backbone's velocity (callers skip
+    /// computing it otherwise).
+    fn wants_backbone(&self) -> bool {
+        false
+    }
+
+    /// [`VelocityNet::forward`] given the backbone's t-velocity α·Δr·V_KG(S_t, r(t)) at the same
+    /// state (`None` for models without a backbone). The default ignores it.
+    fn forward_with_backbone(
+        &self,
+        state: &State,
+        t: &Tensor,
+        backbone: Option<&State>,
+    ) -> Result<State> {
+        let _ = backbone;
+        self.forward(state, t)
+    }
 }
 
 /// The shape of the states a network sees.
@@ -66,6 +84,46 @@ impl StateKind {
             StateKind::Points { dim } => dim,
         }
     }
+}
+
+impl StateKind {
+    /// The shape of one component of a batch of `b` states.
+    pub fn batch_shape(&self, b: usize) -> Vec<usize> {
+        match *self {
+            StateKind::Spectral { channels, modes } => vec![b, channels, modes, modes],
+            StateKind::Points { dim } => vec![b, dim],
+        }
+    }
+}
+
+/// The fraction β of the backbone that a network's residual cancels at time `t`, per element of
+/// the π̃ component (the residual is R − β ⊙ V_KG): probed as R(0, t) − R(0, t; V_KG = 1), exact
+/// for networks affine in the backbone they are given. `None` for networks that take no
+/// backbone ([`VelocityNet::wants_backbone`]).
+pub fn backbone_fraction(
+    net: &dyn VelocityNet,
+    kind: StateKind,
+    t: f32,
+    device: &candle_core::Device,
+) -> Result<Option<Vec<f32>>> {
+    if !net.wants_backbone() {
+        return Ok(None);
+    }
+    let shape = kind.batch_shape(1);
+    let zeros = Tensor::zeros(shape.as_slice(), candle_core::DType::F32, device)?;
+    let ones = Tensor::ones(shape.as_slice(), candle_core::DType::F32, device)?;
+    let state = State {
+        phi: zeros.clone(),
+        pi: zeros,
+    };
+    let unit = State {
+        phi: ones.clone(),
+        pi: ones,
+    };
+    let t = Tensor::new(&[t], device)?;
+    let bare = net.forward(&state, &t)?;
+    let gated = net.forward_with_backbone(&state, &t, Some(&unit))?;
+    Ok(Some((bare.pi - gated.pi)?.flatten_all()?.to_vec1::<f32>()?))
 }
 
 /// Why a network could not be built.

@@ -85,6 +85,21 @@ pub enum NetConfig {
     Source(SourceConfig),
 }
 
+impl NetConfig {
+    /// This architecture for a model with (`true`) or without a Klein–Gordon backbone: the source
+    /// network gates the backbone ([`SourceConfig::backbone_gate`]) exactly when there is one;
+    /// other networks are unchanged.
+    pub fn for_backbone(self, backbone: bool) -> NetConfig {
+        match self {
+            NetConfig::Source(cfg) => NetConfig::Source(SourceConfig {
+                backbone_gate: backbone,
+                ..cfg
+            }),
+            other => other,
+        }
+    }
+}
+
 /// Training hyper-parameters a preset recommends.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PresetTraining {
@@ -124,6 +139,8 @@ impl Preset {
                 hidden: 256,
                 time_dim: 64,
                 time_scale: 1000,
+                backbone_gate: false,
+                sub_cell: false,
             }),
             (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
                 hidden: 256,

@@ -25,12 +25,28 @@
 //! times at which the posterior is still broad; the softmax is an own op with a backward pass
 //! (candle-nn's CPU softmax has none).
 //!
+//! Models with a Klein–Gordon backbone (`backbone_gate`): the network's output is a residual
+//! added to the backbone velocity α·Δr·V_KG, which reaches |k|²·α·Δr ≈ 80 on the highest
+//! checkerboard modes — far beyond what O(1) heads learn in minutes (such models stayed at
+//! boundary violation 0.75–0.80). The residual therefore subtracts β ⊙ V_KG with β per (channel,
+//! mode) from a gate head on the time MLP, starting at 1: the flow starts with the backbone
+//! cancelled and learns which part of it to keep (`genads eval` prints the learned β). Measured
+//! (`genads train models/ads_kg_linear.genads --time 2m --eval-every 0 --final-samples 2000
+//! --eval-steps 25`, two runs side by side, one thread each): BV 0.032 (ads_kg_linear) and 0.008
+//! (ads_kg_hermite) after 494 / 570 steps.
+//!
 //! Both Fourier sums are separable in x and y, so they cost O(B·G·K·(G + K)) as small GEMMs inside
 //! autograd. The box only enters through the integer mode numbers n (k·(x − x_min) = 2π n·u with
 //! u the position as a fraction of the box), so the network needs no box size. The grid limits the
 //! resolution: late in the flow the posterior concentrates on one candidate and samples snap to
-//! the lattice (spacing 0.12 checkerboard units with the quick preset), which is what limits the
-//! within-cell energy distance. Sources outside the support cannot be generated.
+//! the lattice (spacing 0.12 checkerboard units with the quick preset). The `sub_cell` option
+//! places each candidate's weight at its cell's centroid under a local quadratic model of the
+//! correlation instead: it removes the snapping (median nearest-neighbour distance among 2,000
+//! samples of one `ads_linear` run 0.004 without, 0.057 with) but did not lower the within-cell
+//! energy distance (10,000 samples after 3 minutes of training: WED_norm 0.024 on the lattice,
+//! 0.022 with sub-cell sampling of the same network, 0.025 trained with it; boundary violation
+//! 0.030 / 0.044 / 0.041), so it is off in the presets. Sources outside the support cannot be
+//! generated.
 
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -60,6 +76,9 @@ const SINGULAR_EPS: f64 = 0.01;
 /// not help: the heads learn the sharp late posterior anyway.
 const GAIN_EPS: f64 = 0.1;
 
+/// The backbone fraction β at initialisation (plus the gate head's initial output).
+const GATE_START: f64 = 1.0;
+
 /// Largest log-gain (γ = exp(g) with g clamped to ±`MAX_LOG_GAIN`): keeps the logits finite.
 const MAX_LOG_GAIN: f64 = 20.0;
 
@@ -77,6 +96,18 @@ pub struct SourceConfig {
     pub time_dim: usize,
     /// The embedding sees `time_scale·t`.
     pub time_scale: u32,
+    /// Models with a Klein–Gordon backbone: the residual subtracts a learned, per-(channel, mode)
+    /// and time-dependent fraction β of the backbone's velocity (see [`SourceNet`]). Off in
+    /// configurations written before it existed.
+    #[serde(default)]
+    pub backbone_gate: bool,
+    /// Sub-cell posterior: each candidate's weight sits at the centroid of its cell under a local
+    /// quadratic model of the correlation instead of at the lattice point, so that a sharp posterior
+    /// does not snap samples onto the lattice. Off in the presets (it did not lower the
+    /// within-cell energy distance; see the module documentation) and in configurations written
+    /// before it existed.
+    #[serde(default)]
+    pub sub_cell: bool,
 }
 
 impl SourceConfig {
@@ -163,6 +194,8 @@ struct Factors {
     backward_pair: Tensor,
     /// (G, 2K) = [Cᵀ, Sᵀ] (second stage of the backward transform).
     backward_mix: Tensor,
+    /// 2π n_a Δu per mode (K,): the phase of a shift by one lattice spacing Δu.
+    spacing_phase: Tensor,
 }
 
 impl Factors {
@@ -190,7 +223,17 @@ impl Factors {
                 backward_mix[j * 2 * k + k + a] = s;
             }
         }
+        let spacing = if g > 1 {
+            positions[1] - positions[0]
+        } else {
+            0.0
+        };
+        let spacing_phase: Vec<f32> = n
+            .iter()
+            .map(|&na| (2.0 * std::f64::consts::PI * na as f64 * spacing) as f32)
+            .collect();
         Ok(Self {
+            spacing_phase: Tensor::from_vec(spacing_phase, k, device)?,
             forward_pair: Tensor::from_vec(forward_pair, (2 * k, 2 * g), device)?,
             forward_real: Tensor::from_vec(forward_real, (2 * k, g), device)?,
             backward_pair: Tensor::from_vec(backward_pair, (g, 2 * k), device)?,
@@ -206,6 +249,9 @@ pub struct SourceNet {
     heads: Linear,
     grid_bias: Tensor,
     factors: Factors,
+    /// Head of the backbone fraction β (with `backbone_gate`).
+    gate: Option<Linear>,
+    sub_cell: bool,
     channels: usize,
     modes: usize,
     grid: usize,
@@ -243,12 +289,19 @@ impl SourceNet {
         let grid_bias =
             vb.get_with_hints((cfg.grid, cfg.grid), GRID_BIAS, candle_nn::Init::Const(0.0))?;
         let factors = Factors::new(modes, &cfg.positions(), vb.device())?;
+        let gate = if cfg.backbone_gate {
+            Some(linear(vb.pp("gate"), cfg.hidden, complex * modes * modes)?)
+        } else {
+            None
+        };
         Ok(Self {
             embedding,
             time_layers,
             heads,
             grid_bias,
             factors,
+            gate,
+            sub_cell: cfg.sub_cell,
             channels: complex,
             modes,
             grid: cfg.grid,
@@ -258,7 +311,14 @@ impl SourceNet {
 
     /// Posterior logits over the grid, (B, G_y, G_x), for the γ-weighted spectrum `y` given as its
     /// Re and Im parts (B, K, K) (x modes along dim 1, y modes along dim 2).
+    #[cfg(test)]
     fn logits(&self, y_re: &Tensor, y_im: &Tensor) -> Result<Tensor> {
+        self.score(y_re, y_im)?
+            .broadcast_add(&(&self.grid_bias * GRID_BIAS_SCALE)?)
+    }
+
+    /// The correlation part of [`SourceNet::logits`] (without the grid bias), (B, G_y, G_x).
+    fn score(&self, y_re: &Tensor, y_im: &Tensor) -> Result<Tensor> {
         let (b, k, g) = (y_re.dim(0)?, self.modes, self.grid);
         // Σ over y modes: W[a, j] = Σ_b y_ab e^(iθ_bj), as [W_re | W_im] (B·K, 2G).
         let w = Tensor::cat(&[y_re, y_im], 2)?
@@ -270,8 +330,7 @@ impl SourceNet {
             .permute((0, 3, 2, 1))?
             .contiguous()?
             .reshape((b * g, 2 * k))?;
-        let score = w.matmul(&self.factors.forward_real)?.reshape((b, g, g))?;
-        score.broadcast_add(&(&self.grid_bias * GRID_BIAS_SCALE)?)
+        w.matmul(&self.factors.forward_real)?.reshape((b, g, g))
     }
 
     /// ū_k = Σ_j w_j e^(−iθ_k(j)) for posterior weights (B, G_y, G_x): (Re, Im), each (B, K, K).
@@ -293,6 +352,99 @@ impl SourceNet {
         let (pi_c, pi_s) = (q.i_part(1, 0)?, q.i_part(1, 1)?);
         Ok(((pr_c + pi_s)?, (pi_c - pr_s)?))
     }
+}
+
+impl SourceNet {
+    /// ū_k = Σ_j w_j e^(−ik·(x_j + δ_j)) to first order in the sub-cell offsets δ_j of
+    /// [`sub_cell_moments`]: Σ_j w_j e^(−iθ_k(j)) (1 − iθ^x_k δ^x_j − iθ^y_k δ^y_j), with θ^x_k,
+    /// θ^y_k the phases of one lattice spacing (|θδ| ≤ π n_max Δu ≈ 0.16 rad with the quick
+    /// preset). The correction terms are computed outside autograd (gradients flow through the
+    /// lattice term only): inside it, candle's backward pass of the two extra transforms and
+    /// products of (B, G, G) tensors nearly doubled the training step (488 vs 273 ms at batch
+    /// 256, `cargo bench -p genads-runtime --bench train -- quick_spectral`, one thread).
+    fn phase_mean_sub_cell(&self, weights: &Tensor, score: &Tensor) -> Result<(Tensor, Tensor)> {
+        let b = weights.dim(0)?;
+        let (re0, im0) = self.phase_mean(weights)?;
+        let (re, im) = self.phase_mean(&sub_cell_moments(score, weights)?)?;
+        let part = |x: &Tensor, i: usize| x.narrow(0, i * b, b);
+        let k = self.modes;
+        let theta_x = self.factors.spacing_phase.reshape((1, k, 1))?;
+        let theta_y = self.factors.spacing_phase.reshape((1, 1, k))?;
+        let corr_re =
+            (part(&im, 0)?.broadcast_mul(&theta_x)? + part(&im, 1)?.broadcast_mul(&theta_y)?)?;
+        let corr_im = (part(&re, 0)?.broadcast_mul(&theta_x)?
+            + part(&re, 1)?.broadcast_mul(&theta_y)?)?
+        .neg()?;
+        Ok(((re0 + corr_re)?, (im0 + corr_im)?))
+    }
+}
+
+/// The offset of a cell's centroid along one axis, in lattice spacings, from the correlation at
+/// the cell and its two neighbours (see [`sub_cell_moments`]).
+#[inline(always)]
+fn sub_cell_offset(minus: f32, centre: f32, plus: f32) -> f32 {
+    let slope = 0.5 * (plus - minus);
+    let curvature = (2.0 * centre - plus - minus).max(0.0);
+    let d = slope / (curvature + 12.0);
+    if d.is_finite() {
+        d.clamp(-0.5, 0.5)
+    } else {
+        0.0
+    }
+}
+
+/// The weighted sub-cell offsets [w ⊙ δ^x; w ⊙ δ^y], (2B, G_y, G_x), detached, for posterior
+/// weights `weights` and correlation `score`, both (B, G_y, G_x). δ is the offset, in lattice
+/// spacings, of each cell's centroid under the local model f(x) = a x − ½ c x² of the correlation
+/// on the cell x ∈ [−½, ½]: a and c from central differences, δ = a / (max(c, 0) + 12) clipped to
+/// ±½. This is exact in both limits that matter: a posterior broad on the lattice scale
+/// (δ → a·Var(U[−½, ½]) = a/12) and a sharp peak inside the cell (δ → a/c, the peak); a peak
+/// outside the cell puts the weight at the cell's edge nearest to it. Border cells (no neighbour
+/// on a side) keep δ = 0 along that axis.
+fn sub_cell_moments(score: &Tensor, weights: &Tensor) -> Result<Tensor> {
+    let (b, gy, gx) = score.dims3()?;
+    let data = |x: &Tensor| -> Result<Vec<f32>> {
+        x.detach()
+            .to_dtype(candle_core::DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()
+    };
+    let (s, w) = (data(score)?, data(weights)?);
+    if w.len() != s.len() {
+        candle_core::bail!(
+            "sub-cell moments: weights {:?} vs score {:?}",
+            weights.dims(),
+            score.dims()
+        );
+    }
+    let plane = gy * gx;
+    let mut out = vec![0f32; 2 * s.len()];
+    let (mx, my) = out.split_at_mut(s.len());
+    for p in 0..b {
+        let (sp, wp) = (
+            &s[p * plane..(p + 1) * plane],
+            &w[p * plane..(p + 1) * plane],
+        );
+        let (xp, yp) = (
+            &mut mx[p * plane..(p + 1) * plane],
+            &mut my[p * plane..(p + 1) * plane],
+        );
+        for j in 0..gy {
+            let row = &sp[j * gx..(j + 1) * gx];
+            for i in 1..gx.saturating_sub(1) {
+                let at = j * gx + i;
+                xp[at] = wp[at] * sub_cell_offset(row[i - 1], row[i], row[i + 1]);
+            }
+            if j > 0 && j + 1 < gy {
+                let (up, down) = (&sp[(j - 1) * gx..j * gx], &sp[(j + 1) * gx..(j + 2) * gx]);
+                for i in 0..gx {
+                    let at = j * gx + i;
+                    yp[at] = wp[at] * sub_cell_offset(up[i], row[i], down[i]);
+                }
+            }
+        }
+    }
+    Tensor::from_vec(out, (2 * b, gy, gx), score.device())?.to_dtype(weights.dtype())
 }
 
 /// e^x for x ≤ 0, branch-free so that the loop over a row vectorises: x = n ln 2 + r with
@@ -404,8 +556,43 @@ impl PartIndex for Tensor {
 
 impl VelocityNet for SourceNet {
     fn forward(&self, state: &State, t: &Tensor) -> Result<State> {
+        self.forward_with_backbone(state, t, None)
+    }
+
+    fn wants_backbone(&self) -> bool {
+        self.gate.is_some()
+    }
+
+    /// With `backbone_gate` and a backbone: the posterior velocity minus β ⊙ backbone, β from
+    /// the gate head (one per complex channel and mode, shared by Re/Im and by φ̃/π̃).
+    fn forward_with_backbone(
+        &self,
+        state: &State,
+        t: &Tensor,
+        backbone: Option<&State>,
+    ) -> Result<State> {
         let coefficients = self.coefficients(t)?;
-        self.velocity(state, &coefficients)
+        let v = self.velocity(state, &coefficients)?;
+        let (Some(beta), Some(backbone)) = (&coefficients.gate, backbone) else {
+            return Ok(v);
+        };
+        state
+            .check_same_shape(backbone, "state and backbone velocity")
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let (b, c, k) = (state.phi.dim(0)?, self.channels, self.modes);
+        let cancel = |x: &Tensor, v: Tensor| -> Result<Tensor> {
+            let x = x.reshape((b, c, 2, k, k))?.broadcast_mul(beta)?;
+            v - x.reshape(state.phi.shape())?
+        };
+        let phi = if self.hermite {
+            v.phi
+        } else {
+            cancel(&backbone.phi, v.phi)?
+        };
+        Ok(State {
+            phi,
+            pi: cancel(&backbone.pi, v.pi)?,
+        })
     }
 }
 
@@ -416,6 +603,8 @@ struct Coefficients {
     gains: [Tensor; 2],
     /// A^φφ, A^φπ, A^πφ, A^ππ, B^φ, B^π.
     linear: [Tensor; 6],
+    /// β, the fraction of the backbone the residual cancels (with `backbone_gate`).
+    gate: Option<Tensor>,
 }
 
 impl SourceNet {
@@ -455,7 +644,15 @@ impl SourceNet {
                 .exp()
         };
         let linear = |i: usize| -> Result<Tensor> { head(i)?.broadcast_mul(&scale_v) };
+        // β starts near 1: the residual first cancels the backbone (whose velocity reaches
+        // |k|²·α·Δr ≈ 80 on the highest checkerboard modes, far beyond what O(1) heads learn in
+        // minutes) and learns which part of it to keep.
+        let gate = match &self.gate {
+            Some(layer) => Some((layer.forward(&h)?.reshape((rows, c, 1, k, k))? + GATE_START)?),
+            None => None,
+        };
         Ok(Coefficients {
+            gate,
             gains: [gain(0)?, gain(1)?],
             linear: [
                 linear(2)?,
@@ -479,10 +676,15 @@ impl SourceNet {
         let y = (phi.broadcast_mul(gain_phi)? + pi.broadcast_mul(gain_pi)?)?.sum(1)?;
         let y_re = y.narrow(1, 0, 1)?.squeeze(1)?;
         let y_im = y.narrow(1, 1, 1)?.squeeze(1)?;
-        let logits = self.logits(&y_re, &y_im)?;
-        let g2 = self.grid * self.grid;
-        let weights = softmax_rows(&logits.reshape((b, g2))?)?;
-        let (u_re, u_im) = self.phase_mean(&weights.reshape((b, self.grid, self.grid))?)?;
+        let score = self.score(&y_re, &y_im)?;
+        let logits = score.broadcast_add(&(&self.grid_bias * GRID_BIAS_SCALE)?)?;
+        let (g, g2) = (self.grid, self.grid * self.grid);
+        let weights = softmax_rows(&logits.reshape((b, g2))?)?.reshape((b, g, g))?;
+        let (u_re, u_im) = if self.sub_cell {
+            self.phase_mean_sub_cell(&weights, &score)?
+        } else {
+            self.phase_mean(&weights)?
+        };
         // ū as (B, 1, 2, K, K), shared by every channel.
         let u = Tensor::stack(&[&u_re, &u_im], 1)?.unsqueeze(1)?;
         let velocity = |a_phi: &Tensor, a_pi: &Tensor, b_u: &Tensor| -> Result<Tensor> {
@@ -519,6 +721,8 @@ mod tests {
             hidden: 8,
             time_dim: 8,
             time_scale: 1,
+            backbone_gate: false,
+            sub_cell: false,
         }
     }
 
@@ -796,5 +1000,165 @@ mod tests {
         assert_eq!(p.len(), 5);
         assert!((p[0] - 0.25).abs() < 1e-12 && (p[4] - 0.75).abs() < 1e-12);
         assert!((p[2] - 0.5).abs() < 1e-12);
+    }
+
+    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// A (1, G, G) score sampled from −½ c |x − peak|² (lattice units, x = (row, column)).
+    fn quadratic_score(g: usize, peak: [f64; 2], c: f64) -> Tensor {
+        let mut v = Vec::with_capacity(g * g);
+        for j in 0..g {
+            for i in 0..g {
+                let (dy, dx) = (j as f64 - peak[0], i as f64 - peak[1]);
+                v.push((-0.5 * c * (dy * dy + dx * dx)) as f32);
+            }
+        }
+        Tensor::from_vec(v, (1, g, g), &Device::Cpu).unwrap()
+    }
+
+    /// (δ^y, δ^x) of every cell: the moments of unit weights.
+    fn sub_cell_offsets(score: &Tensor) -> Result<(Tensor, Tensor)> {
+        let b = score.dim(0)?;
+        let m = sub_cell_moments(score, &score.ones_like()?)?;
+        Ok((m.narrow(0, b, b)?, m.narrow(0, 0, b)?))
+    }
+
+    #[test]
+    fn sub_cell_offsets_find_sharp_peaks_and_the_broad_limit() {
+        // A sharp peak at (4.3, 5.8): the peak's cell (4, 6) gets the peak's offset to within the
+        // model's 12/(c + 12) shrinkage; a cell two spacings away clips at its edge.
+        let (dy, dx) = sub_cell_offsets(&quadratic_score(9, [4.3, 5.8], 2000.0)).unwrap();
+        let (dy, dx) = (dy.to_vec3::<f32>().unwrap(), dx.to_vec3::<f32>().unwrap());
+        assert!((dy[0][4][6] - 0.3).abs() < 0.003, "{}", dy[0][4][6]);
+        assert!((dx[0][4][6] + 0.2).abs() < 0.003, "{}", dx[0][4][6]);
+        assert_eq!(dx[0][4][3], 0.5);
+        assert_eq!(dy[0][7][6], -0.5);
+        // Border cells have no offset along the axis they border.
+        assert_eq!(dx[0][4][0], 0.0);
+        assert_eq!(dy[0][8][6], 0.0);
+        // A gentle linear slope a per spacing: the centroid of e^(a x) on a cell is a/12 to
+        // first order (the variance of U[−½, ½]).
+        let a = 0.05f32;
+        let ramp: Vec<f32> = (0..25).map(|n| a * (n % 5) as f32).collect();
+        let ramp = Tensor::from_vec(ramp, (1, 5, 5), &Device::Cpu).unwrap();
+        let (dy, dx) = sub_cell_offsets(&ramp).unwrap();
+        let exact = 0.5 / (a as f64 / 2.0).tanh() - 1.0 / a as f64; // coth(a/2)/2 − 1/a
+        let dx = dx.to_vec3::<f32>().unwrap();
+        assert!((dx[0][2][2] as f64 - exact).abs() < 1e-4 * exact);
+        assert_eq!(
+            dy.abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap(),
+            0.0
+        );
+    }
+
+    #[test]
+    fn a_sub_cell_posterior_mean_is_the_template_of_the_continuous_peak() {
+        // A fine grid (33 points over half the box) so that the first-order phase expansion is
+        // accurate: |θδ| ≤ 2π·4·(0.2 + 0.3)·(0.5/32) ≈ 0.20 rad, second-order error ≤ θ²/2 ≈ 0.019.
+        let g = 33;
+        let cfg = config(g);
+        let net = SourceNet::new(
+            &cfg,
+            4,
+            K,
+            false,
+            VarBuilder::from_varmap(&VarMap::new(), DType::F32, &Device::Cpu),
+        )
+        .unwrap();
+        let codec = unit_codec();
+        let (j, i) = (12, 20);
+        let (oy, ox) = (0.3, -0.2);
+        let score = quadratic_score(g, [j as f64 + oy, i as f64 + ox], 5000.0);
+        let mut w = vec![0f32; g * g];
+        w[j * g + i] = 1.0;
+        let w = Tensor::from_vec(w, (1, g, g), &Device::Cpu).unwrap();
+        let (ur, ui) = net.phase_mean_sub_cell(&w, &score).unwrap();
+        let u = cfg.positions();
+        let step = 8.0 * (u[1] - u[0]);
+        let lattice = grid_point(&cfg, j, i);
+        let (er, ei) = encoded(&codec, [lattice[0] + ox * step, lattice[1] + oy * step]);
+        let err = max_abs(&ur, &er).max(max_abs(&ui, &ei));
+        // The lattice point's own template misses by the shift's phase (up to ≈ 0.20).
+        let (lr, li) = encoded(&codec, lattice);
+        let lattice_err = max_abs(&lr, &er).max(max_abs(&li, &ei));
+        assert!(err < 0.02, "sub-cell error {err}");
+        assert!(lattice_err > 0.15, "lattice error {lattice_err}");
+    }
+
+    #[test]
+    fn the_backbone_gate_subtracts_beta_times_the_backbone() {
+        let vm = VarMap::new();
+        let cfg = SourceConfig {
+            backbone_gate: true,
+            ..config(6)
+        };
+        for hermite in [false, true] {
+            let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+            let net = SourceNet::new(&cfg, 4, K, hermite, vb.pp(hermite)).unwrap();
+            super::super::init_seeded(&vm, 3).unwrap();
+            assert!(net.wants_backbone());
+            let dev = Device::Cpu;
+            let state = State {
+                phi: Tensor::randn(0f32, 1.0, (3, 4, K, K), &dev).unwrap(),
+                pi: Tensor::randn(0f32, 1.0, (3, 4, K, K), &dev).unwrap(),
+            };
+            let backbone = State {
+                phi: Tensor::randn(0f32, 5.0, (3, 4, K, K), &dev).unwrap(),
+                pi: Tensor::randn(0f32, 5.0, (3, 4, K, K), &dev).unwrap(),
+            };
+            let t = Tensor::new(&[0.1f32, 0.5, 0.9], &dev).unwrap();
+            let bare = net.forward(&state, &t).unwrap();
+            let gated = net
+                .forward_with_backbone(&state, &t, Some(&backbone))
+                .unwrap();
+            let double = State {
+                phi: (&backbone.phi * 2.0).unwrap(),
+                pi: (&backbone.pi * 2.0).unwrap(),
+            };
+            let gated2 = net
+                .forward_with_backbone(&state, &t, Some(&double))
+                .unwrap();
+            // Linear in the backbone: twice the backbone subtracts twice as much.
+            let once = (&gated.pi - &bare.pi).unwrap();
+            let twice = (&gated2.pi - &bare.pi).unwrap();
+            assert!(max_abs(&(once * 2.0).unwrap(), &twice) < 1e-3);
+            // Hermite paths: the φ̃ part stays zero.
+            if hermite {
+                assert_eq!(max_abs(&gated.phi, &bare.phi), 0.0);
+            }
+            // With the gate head zeroed, β = 1: the residual cancels the backbone exactly.
+            for name in ["gate.weight", "gate.bias"] {
+                let key = format!("{hermite}.{name}");
+                let data = vm.data().lock().unwrap();
+                let var = &data[&key];
+                var.set(&var.as_tensor().zeros_like().unwrap()).unwrap();
+            }
+            let cancelled = net
+                .forward_with_backbone(&state, &t, Some(&backbone))
+                .unwrap();
+            let expected = (&bare.pi - &backbone.pi).unwrap();
+            assert!(max_abs(&cancelled.pi, &expected) < 1e-4);
+            if !hermite {
+                let expected = (&bare.phi - &backbone.phi).unwrap();
+                assert!(max_abs(&cancelled.phi, &expected) < 1e-4);
+            }
+            // Without a backbone (α = 0 models) the gate is not applied.
+            let none = net.forward_with_backbone(&state, &t, None).unwrap();
+            assert_eq!(max_abs(&none.pi, &bare.pi), 0.0);
+        }
     }
 }

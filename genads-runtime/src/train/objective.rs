@@ -76,9 +76,11 @@ impl Objective for FlowObjective<'_> {
         batch: usize,
     ) -> Result<Tensor> {
         let (state, t, target, r) = self.draw(rng, batch)?;
+        let backbone =
+            crate::backbone::backbone_for_net(net, self.physics, &state, &t, self.modes)?;
         let t32: Vec<f32> = t.iter().map(|&x| x as f32).collect();
         let t = Tensor::from_vec(t32, batch, state.phi.device())?;
-        let pred = net.forward(&state, &t)?;
+        let pred = net.forward_with_backbone(&state, &t, backbone.as_ref())?;
         crate::loss::flow_loss(self.physics, &pred, &target, &r)
     }
 }

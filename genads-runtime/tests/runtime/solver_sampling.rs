@@ -167,3 +167,123 @@ fn sampling_velocities_carry_no_autograd_graph() {
     assert!(!v.phi.track_op() && !v.pi.track_op());
     assert_eq!(to_vec(&v.phi), to_vec(&(state.phi * 0.5).unwrap()));
 }
+
+/// Paper model #2 (AdS + Klein–Gordon backbone, linear path): α ≠ 0.
+fn klein_gordon() -> Interpreted {
+    let src = include_str!("../../../models/ads_kg_linear.genads");
+    let derived = genads_dsl::compile(src, "ads_kg_linear.genads")
+        .expect("model compiles")
+        .remove(0);
+    Interpreted::new(derived).expect("interprets")
+}
+
+/// A network that asks for the backbone and returns exactly its negative (a residual that
+/// cancels it), recording whether it was given one.
+struct CancellingNet {
+    given: std::sync::Mutex<Vec<bool>>,
+}
+
+impl VelocityNet for CancellingNet {
+    fn forward(&self, state: &State, t: &Tensor) -> candle_core::Result<State> {
+        self.forward_with_backbone(state, t, None)
+    }
+
+    fn wants_backbone(&self) -> bool {
+        true
+    }
+
+    fn forward_with_backbone(
+        &self,
+        state: &State,
+        _t: &Tensor,
+        backbone: Option<&State>,
+    ) -> candle_core::Result<State> {
+        self.given.lock().unwrap().push(backbone.is_some());
+        match backbone {
+            Some(b) => Ok(State {
+                phi: b.phi.neg()?,
+                pi: b.pi.neg()?,
+            }),
+            None => Ok(State {
+                phi: state.phi.zeros_like()?,
+                pi: state.pi.zeros_like()?,
+            }),
+        }
+    }
+}
+
+/// The backbone handed to a network is the one the flow adds (same state, same t): a residual
+/// of −backbone leaves a zero flow velocity. Training hands it over too; models without a
+/// backbone (α = 0) hand none.
+#[test]
+fn networks_that_ask_for_the_backbone_get_the_flows_own() {
+    use genads_runtime::train::{FlowObjective, Objective};
+    let dev = Device::Cpu;
+    let k = 4;
+    let k2: Vec<f32> = (0..k * k).map(|i| 1.0 + i as f32).collect();
+    let modes = Modes {
+        k2: Tensor::from_vec(k2, (1, 1, k, k), &dev).unwrap(),
+    };
+    let draw = |seed: u64| {
+        let mut rng = seeded(seed);
+        let v: Vec<f32> = normal_vec(&mut rng, 3 * 4 * k * k, 1.0)
+            .into_iter()
+            .map(|x| x as f32)
+            .collect();
+        Tensor::from_vec(v, (3, 4, k, k), &dev).unwrap()
+    };
+    let state = State {
+        phi: draw(1),
+        pi: draw(2),
+    };
+    let net = CancellingNet {
+        given: Default::default(),
+    };
+    let physics = klein_gordon();
+    for t in [0.0, 0.37, 1.0] {
+        let v = genads_runtime::sample::flow_velocity(&physics, &net, &modes, &state, t).unwrap();
+        let size = |x: &Tensor| to_vec(x).iter().fold(0f64, |m, v| m.max(v.abs() as f64));
+        assert!(size(&v.phi) < 1e-4 && size(&v.pi) < 1e-3, "t = {t}");
+    }
+    // The backbone is far from zero here, so the cancellation above is not vacuous.
+    let bare = genads_runtime::sample::flow_velocity(
+        &physics,
+        &VarNet {
+            w: candle_core::Var::from_tensor(&Tensor::new(&[0f32], &dev).unwrap()).unwrap(),
+        },
+        &modes,
+        &state,
+        0.37,
+    )
+    .unwrap();
+    assert!(to_vec(&bare.pi).iter().any(|v| v.abs() > 1.0));
+    assert!(net.given.lock().unwrap().iter().all(|&g| g));
+    // Training: the objective hands the backbone over for α ≠ 0 and nothing for α = 0.
+    for (physics, expect, point) in [
+        (klein_gordon(), true, false),
+        (flow_matching(), false, true),
+    ] {
+        let m = if point { point_modes() } else { modes.clone() };
+        let shape = state.phi.dims().to_vec();
+        let batch = move |_: &mut ChaCha8Rng, b: usize| -> Result<State> {
+            let dims = if point {
+                vec![b, 2]
+            } else {
+                [vec![b], shape[1..].to_vec()].concat()
+            };
+            Ok(State {
+                phi: Tensor::ones(dims.as_slice(), DType::F32, &Device::Cpu)?,
+                pi: Tensor::ones(dims.as_slice(), DType::F32, &Device::Cpu)?,
+            })
+        };
+        let mut objective = FlowObjective {
+            physics: &physics,
+            modes: &m,
+            data: Box::new(batch.clone()),
+            prior: Box::new(batch),
+        };
+        net.given.lock().unwrap().clear();
+        objective.loss(&net, &mut seeded(5), 3).unwrap();
+        assert_eq!(*net.given.lock().unwrap(), vec![expect]);
+    }
+}

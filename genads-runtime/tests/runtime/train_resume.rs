@@ -379,6 +379,8 @@ fn data_initialisation_sets_the_source_prior_before_the_first_step() {
         hidden: 8,
         time_dim: 8,
         time_scale: 1,
+        backbone_gate: false,
+        sub_cell: true,
     };
     let kind = StateKind::Spectral {
         channels: 4,
