@@ -963,17 +963,7 @@ mod tests {
         let var = candle_core::Var::from_tensor(&x).unwrap();
         let ours = softmax_rows(var.as_tensor()).unwrap();
         let theirs = softmax_composed(var.as_tensor()).unwrap();
-        let max_diff = |a: &Tensor, b: &Tensor| {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
-        assert!(max_diff(&ours, &theirs) < 1e-6);
+        assert!(max_abs(&ours, &theirs) < 1e-6);
         let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let g2 = (theirs * &w)
             .unwrap()
@@ -981,7 +971,7 @@ mod tests {
             .unwrap()
             .backward()
             .unwrap();
-        assert!(max_diff(g1.get(&var).unwrap(), g2.get(&var).unwrap()) < 1e-5);
+        assert!(max_abs(g1.get(&var).unwrap(), g2.get(&var).unwrap()) < 1e-5);
         // The fallback (here: f64) carries gradients too.
         let var64 = candle_core::Var::from_tensor(&x.to_dtype(DType::F64).unwrap()).unwrap();
         let y64 = softmax_rows(var64.as_tensor()).unwrap();
@@ -1152,13 +1142,28 @@ mod tests {
                 .unwrap();
             let expected = (&bare.pi - &backbone.pi).unwrap();
             assert!(max_abs(&cancelled.pi, &expected) < 1e-4);
+            // The probe `genads eval` prints reads β = 1 back from the network.
+            let kind = super::super::StateKind::Spectral {
+                channels: 4,
+                modes: K,
+            };
+            let beta = super::super::backbone_fraction(&net, kind, 0.3, &dev)
+                .unwrap()
+                .unwrap();
+            assert_eq!(beta.len(), 4 * K * K);
+            assert!(beta.iter().all(|b| (b - 1.0).abs() < 1e-5));
             if !hermite {
                 let expected = (&bare.phi - &backbone.phi).unwrap();
                 assert!(max_abs(&cancelled.phi, &expected) < 1e-4);
             }
-            // Without a backbone (α = 0 models) the gate is not applied.
+            // Without a backbone (α = 0 models) the gate is not applied, and a network without
+            // a gate has no β to report.
             let none = net.forward_with_backbone(&state, &t, None).unwrap();
             assert_eq!(max_abs(&none.pi, &bare.pi), 0.0);
+            let (plain, _) = self::net(6, hermite);
+            assert!(super::super::backbone_fraction(&plain, kind, 0.3, &dev)
+                .unwrap()
+                .is_none());
         }
     }
 }
