@@ -73,8 +73,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// For networks that gate the Klein–Gordon backbone: how much of it the trained residual cancels
-/// (β = 1: all of it; β = 0: the backbone drives the flow unchanged), over modes and channels.
+/// For networks that gate the Klein–Gordon backbone: the coefficient β with which the trained
+/// residual subtracts it (β = 1 cancels it through the gate, β = 0 leaves it), over modes and
+/// channels. The network's affine heads can add linear terms of their own, so 1 − β alone is not
+/// the backbone's share of the flow.
 fn print_backbone_fraction(opened: &common::OpenedRun) -> anyhow::Result<()> {
     let physics: &dyn genads_runtime::Physics = &opened.experiment.physics;
     if physics.constants().alpha == 0.0 {
@@ -101,7 +103,9 @@ fn print_backbone_fraction(opened: &common::OpenedRun) -> anyhow::Result<()> {
             "  t = {t:<5} mean {mean:>7.3}  min {lo:>7.3}  max {hi:>7.3}"
         ));
     }
-    println!("backbone cancelled by the residual (β; 1 = all of it, 0 = none), over modes:");
+    println!(
+        "backbone gate β (residual = network − β·backbone; 1 cancels the backbone through the gate), over modes:"
+    );
     for line in lines {
         println!("{line}");
     }
