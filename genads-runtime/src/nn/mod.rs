@@ -96,9 +96,9 @@ impl StateKind {
     }
 }
 
-/// The fraction β of the backbone that a network's residual cancels at time `t`, per element of
-/// the π̃ component (the residual is R − β ⊙ V_KG): probed as R(0, t) − R(0, t; V_KG = 1), exact
-/// for networks affine in the backbone they are given. `None` for networks that take no
+/// The gate coefficient β with which a network's residual subtracts the backbone at time `t`, per
+/// element of the π̃ component (the residual is R − β ⊙ V_KG): probed as R(0, t) − R(0, t; V_KG = 1),
+/// exact for networks affine in the backbone they are given. `None` for networks that take no
 /// backbone ([`VelocityNet::wants_backbone`]).
 pub fn backbone_fraction(
     net: &dyn VelocityNet,

@@ -30,7 +30,8 @@
 //! checkerboard modes — far beyond what O(1) heads learn in minutes (such models stayed at
 //! boundary violation 0.75–0.80). The residual therefore subtracts β ⊙ V_KG with β per (channel,
 //! mode) from a gate head on the time MLP, starting at 1: the flow starts with the backbone
-//! cancelled and learns which part of it to keep (`genads eval` prints the learned β). Measured
+//! cancelled and learns how much of it to subtract (`genads eval` prints the learned β; the
+//! affine heads can add linear terms of their own, so 1 − β is not the backbone's share). Measured
 //! (`genads train models/ads_kg_linear.genads --time 2m --eval-every 0 --final-samples 2000
 //! --eval-steps 25`, two runs side by side, one thread each): BV 0.032 (ads_kg_linear) and 0.008
 //! (ads_kg_hermite) after 494 / 570 steps.
@@ -76,7 +77,7 @@ const SINGULAR_EPS: f64 = 0.01;
 /// not help: the heads learn the sharp late posterior anyway.
 const GAIN_EPS: f64 = 0.1;
 
-/// The backbone fraction β at initialisation (plus the gate head's initial output).
+/// The backbone gate β at initialisation (plus the gate head's initial output).
 const GATE_START: f64 = 1.0;
 
 /// Largest log-gain (γ = exp(g) with g clamped to ±`MAX_LOG_GAIN`): keeps the logits finite.
@@ -96,8 +97,8 @@ pub struct SourceConfig {
     pub time_dim: usize,
     /// The embedding sees `time_scale·t`.
     pub time_scale: u32,
-    /// Models with a Klein–Gordon backbone: the residual subtracts a learned, per-(channel, mode)
-    /// and time-dependent fraction β of the backbone's velocity (see [`SourceNet`]). Off in
+    /// Models with a Klein–Gordon backbone: the residual subtracts β ⊙ the backbone's velocity,
+    /// β learned per (channel, mode) and time, starting at 1 (see [`SourceNet`]). Off in
     /// configurations written before it existed.
     #[serde(default)]
     pub backbone_gate: bool,
@@ -249,7 +250,7 @@ pub struct SourceNet {
     heads: Linear,
     grid_bias: Tensor,
     factors: Factors,
-    /// Head of the backbone fraction β (with `backbone_gate`).
+    /// Head of the backbone gate β (with `backbone_gate`).
     gate: Option<Linear>,
     sub_cell: bool,
     channels: usize,
@@ -603,7 +604,7 @@ struct Coefficients {
     gains: [Tensor; 2],
     /// A^φφ, A^φπ, A^πφ, A^ππ, B^φ, B^π.
     linear: [Tensor; 6],
-    /// β, the fraction of the backbone the residual cancels (with `backbone_gate`).
+    /// β, the gate coefficient on the backbone (with `backbone_gate`).
     gate: Option<Tensor>,
 }
 
