@@ -22,8 +22,9 @@
 //!   `--time 3m` (≈ 970 steps): BV 0.026, JS_cell 0.00025, WED_norm 0.020; without the data-initialised grid bias 0.126 / 0.00034 / 0.031; without the
 //!   (1 − t)⁻² factor of its gains 0.029 / 0.00028 / 0.024; with that
 //!   factor regularised by 0.01 instead of 0.1, after 5 minutes, 0.030 / 0.00014 / 0.027. The
-//!   remaining within-cell error is the lattice (samples snap to the candidate grid late in the
-//!   flow); a 128-point grid costs 1.8× more per step. Models with a Klein–Gordon backbone get the
+//!   remaining within-cell error is not the lattice (samples snap to the candidate grid late in
+//!   the flow, but the opt-in sub-cell posterior, which removes the snapping, did not lower it:
+//!   [`super::source`]); a 128-point grid costs 1.8× more per step. Models with a Klein–Gordon backbone get the
 //!   network's backbone gate ([`NetConfig::for_backbone`], set by `genads train`): without it
 //!   `ads_kg_linear` and `ads_kg_hermite` stayed at BV 0.75–0.80, with it they reach 0.032 and
 //!   0.026 after 3 minutes (10,000 samples; numbers and commands in the README).
