@@ -105,3 +105,50 @@ fn reduced_quick_study_runs_skips_collects_and_emits() {
     assert!(!ok);
     assert!(log.contains("bad.toml") && log.contains("seedz"), "{log}");
 }
+
+/// `genads train` gives Klein–Gordon models the source network's backbone gate (stored in
+/// run.json) and not the others; `genads eval` prints the learned gate for the former only.
+#[test]
+fn klein_gordon_runs_get_the_backbone_gate_and_eval_prints_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    for (model, gated) in [("ads_kg_linear", true), ("ads_linear", false)] {
+        let file = models.join(format!("{model}.genads"));
+        let out = dir.join(model);
+        let (ok, log) = genads(
+            &[
+                "train",
+                file.to_str().unwrap(),
+                "--steps",
+                "2",
+                "--batch-size",
+                "8",
+                "--eval-every",
+                "0",
+                "--final-samples",
+                "20",
+                "--eval-steps",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir,
+        );
+        assert!(ok, "{log}");
+        let run = std::fs::read_to_string(out.join("run.json")).unwrap();
+        assert!(
+            run.contains(&format!("\"backbone_gate\": {gated}")),
+            "{model}: {run}"
+        );
+        let (ok, log) = genads(
+            &["eval", out.to_str().unwrap(), "--n", "20", "--steps", "2"],
+            dir,
+        );
+        assert!(ok, "{log}");
+        assert_eq!(log.contains("backbone gate β"), gated, "{model}: {log}");
+        if gated {
+            assert_eq!(log.matches("  t = ").count(), 5, "{log}");
+        }
+    }
+}
