@@ -925,14 +925,7 @@ mod tests {
                 )
                 .unwrap();
             for (a, b) in [(&all.phi, &one.phi), (&all.pi, &one.pi)] {
-                let d = (a.narrow(0, i, 1).unwrap() - b)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
+                let d = max_abs(&a.narrow(0, i, 1).unwrap(), b);
                 assert!(d < 1e-4, "sample {i}: {d}");
             }
         }
