@@ -25,10 +25,7 @@ fn objective(
     kind: StateKind,
 ) -> impl FnMut(&dyn VelocityNet, &mut ChaCha8Rng, usize) -> genads_runtime::Result<Tensor> {
     move |net, rng, b| {
-        let shape: Vec<usize> = match kind {
-            StateKind::Spectral { channels, modes } => vec![b, channels, modes, modes],
-            StateKind::Points { dim } => vec![b, dim],
-        };
+        let shape = kind.batch_shape(b);
         let state = State {
             phi: normal_tensor(rng, &shape, 1.0)?,
             pi: normal_tensor(rng, &shape, 1.0)?,

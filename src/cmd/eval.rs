@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         &metrics,
     );
-    print_backbone_fraction(&opened)?;
+    print_backbone_gate(&opened)?;
     let path = args.run.join("eval.json");
     common::write_atomic(&path, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
     println!("saved {}", path.display());
@@ -77,18 +77,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// residual subtracts it (β = 1 cancels it through the gate, β = 0 leaves it), over modes and
 /// channels. The network's affine heads can add linear terms of their own, so 1 − β alone is not
 /// the backbone's share of the flow.
-fn print_backbone_fraction(opened: &common::OpenedRun) -> anyhow::Result<()> {
+fn print_backbone_gate(opened: &common::OpenedRun) -> anyhow::Result<()> {
     let physics: &dyn genads_runtime::Physics = &opened.experiment.physics;
     if physics.constants().alpha == 0.0 {
         return Ok(());
     }
+    let device = opened.experiment.model_spec().device;
     let mut lines = Vec::new();
     for t in [0.05f32, 0.25, 0.5, 0.75, 0.95] {
-        let Some(beta) = genads_runtime::nn::backbone_fraction(
+        let Some(beta) = genads_runtime::nn::backbone_gate_coefficients(
             opened.trainer.ema_net(),
             opened.experiment.kind,
             t,
-            &opened.experiment.model_spec().device,
+            &device,
         )?
         else {
             return Ok(());

@@ -84,9 +84,7 @@ impl StateKind {
             StateKind::Points { dim } => dim,
         }
     }
-}
 
-impl StateKind {
     /// The shape of one component of a batch of `b` states.
     pub fn batch_shape(&self, b: usize) -> Vec<usize> {
         match *self {
@@ -100,7 +98,7 @@ impl StateKind {
 /// element of the π̃ component (the residual is R − β ⊙ V_KG): probed as R(0, t) − R(0, t; V_KG = 1),
 /// exact for networks affine in the backbone they are given. `None` for networks that take no
 /// backbone ([`VelocityNet::wants_backbone`]).
-pub fn backbone_fraction(
+pub fn backbone_gate_coefficients(
     net: &dyn VelocityNet,
     kind: StateKind,
     t: f32,

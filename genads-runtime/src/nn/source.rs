@@ -647,7 +647,7 @@ impl SourceNet {
         let linear = |i: usize| -> Result<Tensor> { head(i)?.broadcast_mul(&scale_v) };
         // β starts near 1: the residual first cancels the backbone (whose velocity reaches
         // |k|²·α·Δr ≈ 80 on the highest checkerboard modes, far beyond what O(1) heads learn in
-        // minutes) and learns which part of it to keep.
+        // minutes) and learns how much of it to subtract.
         let gate = match &self.gate {
             Some(layer) => Some((layer.forward(&h)?.reshape((rows, c, 1, k, k))? + GATE_START)?),
             None => None,
@@ -1141,7 +1141,7 @@ mod tests {
                 channels: 4,
                 modes: K,
             };
-            let beta = super::super::backbone_fraction(&net, kind, 0.3, &dev)
+            let beta = super::super::backbone_gate_coefficients(&net, kind, 0.3, &dev)
                 .unwrap()
                 .unwrap();
             assert_eq!(beta.len(), 4 * K * K);
@@ -1155,9 +1155,11 @@ mod tests {
             let none = net.forward_with_backbone(&state, &t, None).unwrap();
             assert_eq!(max_abs(&none.pi, &bare.pi), 0.0);
             let (plain, _) = self::net(6, hermite);
-            assert!(super::super::backbone_fraction(&plain, kind, 0.3, &dev)
-                .unwrap()
-                .is_none());
+            assert!(
+                super::super::backbone_gate_coefficients(&plain, kind, 0.3, &dev)
+                    .unwrap()
+                    .is_none()
+            );
         }
     }
 }
