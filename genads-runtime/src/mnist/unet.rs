@@ -10,6 +10,12 @@
 //! * up block: ConvT(k4 s2 p1; c → c/2) → GN → SiLU → bilinear resize to the skip size when it
 //!   differs (8 → 7) → concat skip → Conv1×1 → + Linear(e) → Conv3×3 → GN → SiLU;
 //! * out: GN → SiLU → Conv3×3(h → 2c, or c for Hermite paths).
+//!
+//! With [`UNetConfig::pixel`] the same U-Net runs in pixel space: the spectral state (Re/Im
+//! channel pairs of Fourier modes) goes through the orthonormal inverse 2-D DFT first and the
+//! output through the forward DFT ([`PixelBasis`], two batched GEMMs each, inside autograd). The
+//! DFT is unitary, so the loss and the flow are unchanged; only the convolutions see neighbouring
+//! pixels instead of neighbouring modes.
 
 use crate::nn::conv::{Conv2d, ConvTranspose2d};
 use crate::nn::group_norm::GroupNorm;
@@ -32,6 +38,10 @@ pub struct UNetConfig {
     pub time_dim: usize,
     /// GroupNorm groups.
     pub groups: usize,
+    /// Convolve in pixel space: inverse DFT of the input, forward DFT of the output (the paper:
+    /// `false`, convolutions over the Fourier-mode grid).
+    #[serde(default)]
+    pub pixel: bool,
 }
 
 impl UNetConfig {
@@ -41,6 +51,7 @@ impl UNetConfig {
         depth: 3,
         time_dim: 128,
         groups: 8,
+        pixel: false,
     };
 
     /// The U-Net of a preset: `paper` as published; `small` (h 32, depth 3, ≈0.84M) and `quick`
@@ -53,12 +64,14 @@ impl UNetConfig {
                 depth: 3,
                 time_dim: 64,
                 groups: 8,
+                pixel: false,
             },
             Preset::Quick => UNetConfig {
                 hidden: 16,
                 depth: 2,
                 time_dim: 32,
                 groups: 4,
+                pixel: false,
             },
         }
     }
@@ -112,6 +125,86 @@ pub fn resize_bilinear(x: &Tensor, h: usize, w: usize) -> Result<Tensor> {
     // (B,C,H,W)·(W,w) → (B,C,H,w); then (h,H)·(B,C,H,w) → (B,C,h,w)
     let x = x.broadcast_matmul(&rw.t()?)?;
     rh.broadcast_matmul(&x)
+}
+
+/// The orthonormal 2-D DFT of complex fields stored as Re/Im channel pairs, (B, 2m, H, W), as
+/// batched real GEMMs (candle has no FFT; this one is differentiable). Along an axis of length n,
+/// G = C + i·s·S with C = cos(2πjk/n)/√n, S = sin(2πjk/n)/√n, s = −1 forward and +1 inverse (the
+/// convention of the image codec's `FftNorm::Ortho`); [Re; Im] ↦ [[C, −sS], [sS, C]]·[Re; Im].
+#[derive(Debug, Clone)]
+pub struct PixelBasis {
+    h: usize,
+    w: usize,
+    forward_h: Tensor,
+    forward_w: Tensor,
+    inverse_h: Tensor,
+    inverse_w: Tensor,
+}
+
+impl PixelBasis {
+    /// The DFT matrices for (h, w) fields on `device` (f32).
+    pub fn new(h: usize, w: usize, device: &candle_core::Device) -> Result<Self> {
+        let block = |n: usize, sign: f64| -> Result<Tensor> {
+            let mut m = vec![0f32; 4 * n * n];
+            let norm = (n as f64).sqrt();
+            for j in 0..n {
+                for k in 0..n {
+                    // reduce jk mod n first: exact angles for large products
+                    let angle = 2.0 * std::f64::consts::PI * ((j * k) % n) as f64 / n as f64;
+                    let (c, sn) = (angle.cos() / norm, sign * angle.sin() / norm);
+                    m[j * 2 * n + k] = c as f32;
+                    m[j * 2 * n + n + k] = -sn as f32;
+                    m[(n + j) * 2 * n + k] = sn as f32;
+                    m[(n + j) * 2 * n + n + k] = c as f32;
+                }
+            }
+            Tensor::from_vec(m, (2 * n, 2 * n), device)
+        };
+        Ok(Self {
+            h,
+            w,
+            forward_h: block(h, -1.0)?,
+            forward_w: block(w, -1.0)?,
+            inverse_h: block(h, 1.0)?,
+            inverse_w: block(w, 1.0)?,
+        })
+    }
+
+    fn apply(&self, x: &Tensor, along_h: &Tensor, along_w: &Tensor) -> Result<Tensor> {
+        let (b, c, h, w) = x.dims4()?;
+        if c % 2 != 0 || (h, w) != (self.h, self.w) {
+            return Err(candle_core::Error::Msg(format!(
+                "pixel basis of {}×{} fields with Re/Im channel pairs got shape {:?}",
+                self.h,
+                self.w,
+                x.dims()
+            )));
+        }
+        let n = b * c / 2;
+        // along H: (n, 2H, W) = [Re; Im] stacked over rows
+        let z = along_h.broadcast_matmul(&x.reshape((n, 2 * h, w))?)?;
+        // along W on the transposed fields (G symmetric: (Z G)ᵀ = G Zᵀ)
+        let zt = z
+            .reshape((n, 2, h, w))?
+            .transpose(2, 3)?
+            .contiguous()?
+            .reshape((n, 2 * w, h))?;
+        let y = along_w.broadcast_matmul(&zt)?;
+        y.reshape((n, 2, w, h))?
+            .transpose(2, 3)?
+            .contiguous()?
+            .reshape((b, c, h, w))
+    }
+
+    /// Forward orthonormal DFT (pixels → modes).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply(x, &self.forward_h, &self.forward_w)
+    }
+
+    /// Inverse orthonormal DFT (modes → pixels).
+    pub fn inverse(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply(x, &self.inverse_h, &self.inverse_w)
+    }
 }
 
 struct Down {
@@ -192,6 +285,9 @@ pub struct UNet {
     out_gn: GroupNorm,
     out: Conv2d,
     hermite: bool,
+    pixel: bool,
+    /// Built on first use for the state's (H, W).
+    basis: std::sync::Mutex<Option<PixelBasis>>,
 }
 
 impl UNet {
@@ -226,6 +322,8 @@ impl UNet {
             out_gn: group_norm(vb.pp("out_gn"), cfg.groups, h)?,
             out: conv2d(vb.pp("out"), h, out_ch, 3, 1, 1)?,
             hermite,
+            pixel: cfg.pixel,
+            basis: std::sync::Mutex::new(None),
         })
     }
 
@@ -250,17 +348,54 @@ impl UNet {
     }
 }
 
+impl UNet {
+    /// The DFT matrices for the state's (H, W), built once (tensors are shared, cloning is cheap).
+    fn pixel_basis(&self, phi: &Tensor) -> Result<PixelBasis> {
+        let (_, _, h, w) = phi.dims4()?;
+        let mut cached = self
+            .basis
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("U-Net pixel basis lock poisoned".into()))?;
+        match cached.as_ref() {
+            Some(basis) if (basis.h, basis.w) == (h, w) => Ok(basis.clone()),
+            _ => {
+                let basis = PixelBasis::new(h, w, phi.device())?;
+                *cached = Some(basis.clone());
+                Ok(basis)
+            }
+        }
+    }
+}
+
 impl VelocityNet for UNet {
     fn forward(&self, state: &State, t: &Tensor) -> Result<State> {
-        let x = Tensor::cat(&[&state.phi, &state.pi], 1)?;
+        if !self.pixel {
+            let x = Tensor::cat(&[&state.phi, &state.pi], 1)?;
+            let out = self.forward_raw(&x, t)?;
+            return split_output(out, &state.phi, self.hermite);
+        }
+        let basis = self.pixel_basis(&state.phi)?;
+        let x = Tensor::cat(
+            &[&basis.inverse(&state.phi)?, &basis.inverse(&state.pi)?],
+            1,
+        )?;
         let out = self.forward_raw(&x, t)?;
-        split_output(out, &state.phi, self.hermite)
+        let v = split_output(out, &state.phi, self.hermite)?;
+        Ok(State {
+            phi: if self.hermite {
+                v.phi
+            } else {
+                basis.forward(&v.phi)?
+            },
+            pi: basis.forward(&v.pi)?,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spectral::{complex_to_interleaved, Complex64, ComplexBatch, Fft2, FftNorm};
     use candle_core::{DType, Device};
     use candle_nn::VarMap;
 
@@ -315,6 +450,169 @@ mod tests {
         ] {
             assert!((y[idx] - want).abs() < 1e-4, "{idx}: {} vs {want}", y[idx]);
         }
+    }
+
+    /// A random complex batch (b, c, h, w) and its interleaved f32 tensor.
+    fn random_fields(b: usize, c: usize, h: usize, w: usize) -> (ComplexBatch, Tensor) {
+        let mut rng = crate::rng::seeded(7);
+        let vals = crate::rng::uniform_vec(&mut rng, 2 * b * c * h * w, -0.5, 0.5);
+        let mut z = ComplexBatch::zeros(b, c, h, w);
+        for (i, v) in z.data.iter_mut().enumerate() {
+            *v = Complex64::new(vals[2 * i], vals[2 * i + 1]);
+        }
+        let t = complex_to_interleaved(&z, &Device::Cpu).unwrap();
+        (z, t)
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn pixel_basis_is_the_orthonormal_fft() {
+        // Oracle: rustfft (the codec's transform), on non-square fields, two complex channels.
+        let (b, c, h, w) = (3, 2, 6, 5);
+        let (z, x) = random_fields(b, c, h, w);
+        let basis = PixelBasis::new(h, w, &Device::Cpu).unwrap();
+        let fft = Fft2::new(h, w).unwrap();
+        for inverse in [false, true] {
+            let mut want = z.clone();
+            if inverse {
+                fft.inverse(&mut want.data, FftNorm::Ortho).unwrap();
+            } else {
+                fft.forward(&mut want.data, FftNorm::Ortho).unwrap();
+            }
+            let want = complex_to_interleaved(&want, &Device::Cpu).unwrap();
+            let got = if inverse {
+                basis.inverse(&x).unwrap()
+            } else {
+                basis.forward(&x).unwrap()
+            };
+            assert!(max_diff(&got, &want) < 1e-5, "inverse {inverse}");
+        }
+        // Round trip and Parseval.
+        let back = basis.forward(&basis.inverse(&x).unwrap()).unwrap();
+        assert!(max_diff(&back, &x) < 1e-5);
+        let norm = |t: &Tensor| {
+            t.sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        let y = basis.forward(&x).unwrap();
+        assert!((norm(&y) / norm(&x) - 1.0).abs() < 1e-5);
+        // Wrong shapes are errors, not panics.
+        assert!(basis.forward(&x.narrow(1, 0, 3).unwrap()).is_err());
+        assert!(PixelBasis::new(5, 5, &Device::Cpu)
+            .unwrap()
+            .forward(&x)
+            .is_err());
+    }
+
+    #[test]
+    fn pixel_unet_sees_the_image_and_answers_in_modes() {
+        // The vanilla codec's state of a real image: the pixel view of φ̃ is the image itself
+        // (imaginary part 0), so a pixel-space U-Net's input convolution sees pixels.
+        let (h, w) = (28, 28);
+        let mut rng = crate::rng::seeded(3);
+        let pixels = crate::rng::uniform_vec(&mut rng, h * w, 0.0, 1.0);
+        let mut spec: Vec<Complex64> = pixels.iter().map(|&p| Complex64::new(p, 0.0)).collect();
+        Fft2::new(h, w)
+            .unwrap()
+            .forward(&mut spec, FftNorm::Ortho)
+            .unwrap();
+        let z = ComplexBatch {
+            data: spec,
+            b: 1,
+            c: 1,
+            h,
+            w,
+        };
+        let phi = complex_to_interleaved(&z, &Device::Cpu).unwrap();
+        let view = PixelBasis::new(h, w, &Device::Cpu)
+            .unwrap()
+            .inverse(&phi)
+            .unwrap();
+        let re: Vec<f32> = view
+            .narrow(1, 0, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let im = view
+            .narrow(1, 1, 1)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
+        for (a, b) in re.iter().zip(&pixels) {
+            assert!((*a as f64 - b).abs() < 1e-5);
+        }
+        assert!(im.to_scalar::<f32>().unwrap() < 1e-5);
+        // A pixel-space U-Net is a spectral U-Net conjugated by the DFT: same weights, the
+        // output of `forward` equals DFT(raw U-Net(IDFT(state))).
+        for hermite in [false, true] {
+            let vm = VarMap::new();
+            let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+            let cfg = UNetConfig {
+                pixel: true,
+                ..UNetConfig::preset(Preset::Quick)
+            };
+            let net = UNet::new(&cfg, 2, hermite, vb).unwrap();
+            crate::nn::init_seeded(&vm, 1).unwrap();
+            let (_, pi) = random_fields(1, 1, h, w);
+            let state = State {
+                phi: phi.clone(),
+                pi: pi.clone(),
+            };
+            let t = Tensor::new(&[0.3f32], &Device::Cpu).unwrap();
+            let v = net.forward(&state, &t).unwrap();
+            let basis = PixelBasis::new(h, w, &Device::Cpu).unwrap();
+            let x = Tensor::cat(
+                &[&basis.inverse(&phi).unwrap(), &basis.inverse(&pi).unwrap()],
+                1,
+            )
+            .unwrap();
+            let raw = net.forward_raw(&x, &t).unwrap();
+            let (want_phi, want_pi) = if hermite {
+                (phi.zeros_like().unwrap(), basis.forward(&raw).unwrap())
+            } else {
+                (
+                    basis.forward(&raw.narrow(1, 0, 2).unwrap()).unwrap(),
+                    basis.forward(&raw.narrow(1, 2, 2).unwrap()).unwrap(),
+                )
+            };
+            assert!(max_diff(&v.phi, &want_phi) < 1e-5);
+            assert!(max_diff(&v.pi, &want_pi) < 1e-5);
+        }
+    }
+
+    #[test]
+    fn image_presets_convolve_in_pixel_space_except_the_papers() {
+        use crate::nn::NetConfig;
+        let unet = |p: Preset| match p.image_net_config() {
+            NetConfig::UNet(cfg) => cfg,
+            other => panic!("{p:?}: {other:?}"),
+        };
+        assert_eq!(unet(Preset::Paper), UNetConfig::PAPER);
+        assert!(!unet(Preset::Paper).pixel);
+        assert!(unet(Preset::Quick).pixel && unet(Preset::Small).pixel);
+        assert_eq!(count(&unet(Preset::Quick), false), 215_604);
+        // Run records written before the option existed read as the paper's mode-grid U-Net.
+        let old: UNetConfig =
+            serde_json::from_str(r#"{"hidden":16,"depth":2,"time_dim":32,"groups":4}"#).unwrap();
+        assert!(!old.pixel);
     }
 
     #[test]
