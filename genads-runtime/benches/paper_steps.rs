@@ -6,7 +6,7 @@
 //! allocator is mimalloc, as in the `genads` binary (glibc's fresh mmap pages for every large
 //! tensor cost ~14% of a U-Net step).
 //!
-//! Run: `RAYON_NUM_THREADS=2 cargo bench -p genads-runtime --bench paper_steps -- [cnn|mlp|unet]
+//! Run: `RAYON_NUM_THREADS=2 cargo bench -p genads-runtime --bench paper_steps -- [cnn|mlp|unet|unet-small]
 //! [--steps N] [--warmup N] [--batch N]` (batch defaults: CNN and MLP 64, U-Net 128).
 
 use std::time::Instant;
@@ -31,6 +31,10 @@ fn build(model: &str, vm: &VarMap) -> candle_core::Result<(Box<dyn VelocityNet>,
     Ok(match model {
         "unet" => (
             Box::new(UNet::new(&UNetConfig::PAPER, 2, false, vb)?),
+            vec![2, 28, 28],
+        ),
+        "unet-small" => (
+            Box::new(UNet::new(&UNetConfig::preset(Preset::Quick), 2, false, vb)?),
             vec![2, 28, 28],
         ),
         "cnn" => {
@@ -151,7 +155,7 @@ fn main() {
                 batch = next(i);
                 i += 1;
             }
-            m @ ("cnn" | "mlp" | "unet") => models.push(m.to_string()),
+            m @ ("cnn" | "mlp" | "unet" | "unet-small") => models.push(m.to_string()),
             _ => {}
         }
         i += 1;
@@ -160,7 +164,7 @@ fn main() {
         models = vec!["cnn".into(), "mlp".into(), "unet".into()];
     }
     for m in models {
-        let b = batch.unwrap_or(if m == "unet" { 128 } else { 64 });
+        let b = batch.unwrap_or(if m.starts_with("unet") { 128 } else { 64 });
         if let Err(e) = time_model(&m, b, warmup, steps) {
             eprintln!("{m}: {e}");
             std::process::exit(1);
