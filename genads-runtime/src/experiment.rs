@@ -34,6 +34,12 @@ use crate::solver::Solver;
 use crate::train::{FlowObjective, ModelSpec};
 use crate::{Error, Modes, Physics, Result, State};
 
+/// Images integrated together when sampling (evaluation, `genads sample`): the U-Net's activations
+/// of 128 images stay cache- and allocator-friendly; measured with `genads sample RUN --n 500
+/// --solver euler --steps 6 --batch B` (one thread, quick preset): 2.8 ms per image and velocity
+/// evaluation at B = 128 and 32, 4.5 ms at B = 500.
+pub const IMAGE_SAMPLE_BATCH: usize = 128;
+
 /// The data sets an experiment can train on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -585,7 +591,7 @@ impl Experiment {
     ) -> Result<ImageEvaluation> {
         let reference = self.image_reference()?;
         let mut rng = crate::rng::seeded(seed);
-        let (pixels, nfe) = self.sample_images(net, n, 500, solver, &mut rng)?;
+        let (pixels, nfe) = self.sample_images(net, n, IMAGE_SAMPLE_BATCH, solver, &mut rng)?;
         let report = reference.report(&pixels, seed)?;
         let mut metrics = quality_metrics(&report);
         metrics.insert("nfe".into(), nfe as f64);

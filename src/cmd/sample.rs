@@ -18,7 +18,7 @@ pub struct Args {
     /// Number of samples (default: 10,000 points, or 100 images).
     #[arg(long)]
     pub n: Option<usize>,
-    /// Samples integrated together (bounds memory).
+    /// Samples integrated together (bounds memory; images: at most 128).
     #[arg(long, default_value_t = 2000)]
     pub batch: usize,
     /// Seed of the prior draws.
@@ -35,8 +35,8 @@ pub struct Args {
 
 /// Run `genads sample`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let solver = args.solver.solver()?;
     let record = common::read_record(&args.run)?;
+    let solver = args.solver.solver(record.experiment.data.is_image())?;
     if record.experiment.data.is_image() {
         return run_images(&args, &solver);
     }
@@ -105,7 +105,8 @@ fn run_images(args: &Args, solver: &genads_runtime::solver::Solver) -> anyhow::R
     let (pixels, nfe) = opened.experiment.sample_images(
         opened.trainer.ema_net(),
         n,
-        args.batch.min(500),
+        args.batch
+            .min(genads_runtime::experiment::IMAGE_SAMPLE_BATCH),
         solver,
         &mut rng,
     )?;

@@ -74,18 +74,19 @@ pub struct Args {
     /// Samples per evaluation during training (default: 2000 points, 500 images).
     #[arg(long)]
     pub eval_samples: Option<usize>,
-    /// Samples of the final evaluation (paper: 10,000 vs the first 10,000 training points).
-    #[arg(long, default_value_t = 10_000)]
-    pub final_samples: usize,
+    /// Samples of the final evaluation (paper: 10,000; default 10,000 points, 2,000 images).
+    #[arg(long)]
+    pub final_samples: Option<usize>,
     /// Checkpoint every N steps (default: 10 checkpoints per run).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
     /// ODE solver of every evaluation: euler, heun, rk4 or dopri5.
     #[arg(long, value_enum, default_value_t = SolverKind::Rk4)]
     pub eval_solver: SolverKind,
-    /// Steps of a fixed-step evaluation solver (paper: RK4 with 100 steps).
-    #[arg(long, default_value_t = 100)]
-    pub eval_steps: usize,
+    /// Steps of a fixed-step evaluation solver (paper: RK4 with 100 steps; default 100 for points,
+    /// 25 for images).
+    #[arg(long)]
+    pub eval_steps: Option<usize>,
     /// Tolerance of dopri5 evaluations.
     #[arg(long, default_value_t = 1e-5)]
     pub eval_tol: f64,
@@ -102,12 +103,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| common::default_run_dir(&derived.name));
-    let solver = SolverArgs {
+    let solver_args = SolverArgs {
         solver: args.eval_solver,
         steps: args.eval_steps,
         tol: args.eval_tol,
-    }
-    .solver()?;
+    };
+    // Bad solver flags fail before anything is trained; the defaults follow the run's data set
+    // (a resumed run's stored one), once known.
+    solver_args.solver(args.data.is_image())?;
 
     let (experiment, mut trainer) = if args.resume {
         let opened = common::open_run(&out).context("--resume needs an existing run directory")?;
@@ -192,6 +195,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out.display()
     );
     let is_image = experiment.images.is_some();
+    let solver = solver_args.solver(is_image)?;
+    let final_samples = args
+        .final_samples
+        .unwrap_or(super::eval::default_eval_samples(is_image));
     let eval_samples = args
         .eval_samples
         .unwrap_or(if is_image { 500 } else { 2000 });
@@ -237,17 +244,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.steps, summary.elapsed_s
     );
     if is_image {
-        return final_image_evaluation(&args, &experiment, &trainer, &solver, &out);
+        return final_image_evaluation(&args, final_samples, &experiment, &trainer, &solver, &out);
     }
     let genads_runtime::experiment::Evaluation { metrics, points } = experiment
-        .evaluate(trainer.ema_net(), args.final_samples, &solver, seed)
+        .evaluate(trainer.ema_net(), final_samples, &solver, seed)
         .context("final evaluation")?;
     common::print_metrics(
         &format!(
             "final evaluation: {} samples (EMA weights, {:?}) vs the first {} training points",
-            args.final_samples,
+            final_samples,
             solver,
-            experiment.reference_points(args.final_samples).len()
+            experiment.reference_points(final_samples).len()
         ),
         &metrics,
     );
@@ -267,6 +274,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// sample grid, eval.json and the FID/KID curves.
 fn final_image_evaluation(
     args: &Args,
+    final_samples: usize,
     experiment: &Experiment,
     trainer: &genads_runtime::train::Trainer,
     solver: &genads_runtime::solver::Solver,
@@ -274,16 +282,16 @@ fn final_image_evaluation(
 ) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let e = experiment
-        .evaluate_images(trainer.ema_net(), args.final_samples, solver, args.seed)
+        .evaluate_images(trainer.ema_net(), final_samples, solver, args.seed)
         .context("final evaluation")?;
     println!(
         "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs the {} test images; reference: the first {} training images",
-        args.final_samples,
+        final_samples,
         solver,
         e.metrics.get("nfe").copied().unwrap_or(0.0),
         start.elapsed().as_secs_f64(),
         experiment.image_reference()?.test.len(),
-        args.final_samples
+        final_samples
     );
     println!("{}", e.report);
     common::write_atomic(
