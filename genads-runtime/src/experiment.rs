@@ -630,6 +630,125 @@ impl Experiment {
         metrics.insert("nfe".into(), nfe as f64);
         Ok(Evaluation { metrics, points })
     }
+    /// Bits per mode of the first `n` images of `images` (e.g. the test split) under the flow,
+    /// PAPER.md §7.2: each image is encoded with the model's lift noise (as the paper does), the
+    /// augmented ODE runs backward from t = 1 to 0 with the flow's full velocity (backbone plus the
+    /// network, differentiable in the state) and `cfg`'s divergence estimate, and
+    /// log p = log μ_IR(S₀) − ∫ ∇·v dt ([`crate::mnist::bpm`]). D = the real components of φ̃
+    /// (2·H·W). Batches of at most `batch` images.
+    pub fn bits_per_mode(
+        &self,
+        net: &dyn VelocityNet,
+        images: &ImageSet,
+        n: usize,
+        batch: usize,
+        cfg: &crate::mnist::bpm::LikelihoodConfig,
+    ) -> Result<BitsPerMode> {
+        use crate::mnist::bpm::{gaussian_log_density, join_state, log_likelihood, split_state};
+        if self.images.is_none() {
+            return Err(Error::Invalid(
+                "bits per mode is defined for image runs".into(),
+            ));
+        }
+        if n == 0 || batch == 0 || n > images.len() {
+            return Err(Error::Invalid(format!(
+                "bits per mode needs 1 ≤ n ≤ {} images and a positive batch, got n = {n}, batch = {batch}",
+                images.len()
+            )));
+        }
+        let constants = self.physics.constants();
+        let shape = self.codec.state_shape(1);
+        let k2 = self.prior_k2.as_deref().ok_or_else(|| {
+            Error::Invalid("the image codec has no |k|² grid for the prior".into())
+        })?;
+        let channels = shape[1];
+        let hw = shape[2] * shape[3];
+        if k2.len() != hw {
+            return Err(Error::Invalid(format!(
+                "|k|² grid has {} modes, the state {hw}",
+                k2.len()
+            )));
+        }
+        // Per-sample variances of the joined state (φ̃ channels, then π̃ channels).
+        let mut variances = Vec::with_capacity(2 * channels * hw);
+        for comp in [&constants.prior.phi, &constants.prior.pi] {
+            for _ in 0..channels {
+                variances.extend(k2.iter().map(|&k| crate::prior::prior_variance(comp, k)));
+            }
+        }
+        let log_prior = |x: &candle_core::Tensor| -> crate::mnist::Result<Vec<f64>> {
+            gaussian_log_density(x, &variances)
+        };
+        let to_candle = |e: Error| candle_core::Error::Msg(e.to_string());
+        let field = |x: &candle_core::Tensor, t: f64| -> candle_core::Result<candle_core::Tensor> {
+            let state = split_state(x).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+            let b = x.dim(0)?;
+            let times = vec![t; b];
+            let t_tensor = candle_core::Tensor::full(t as f32, b, x.device())?;
+            let backbone =
+                crate::backbone::backbone_for_net(net, &self.physics, &state, &times, &self.modes)
+                    .map_err(to_candle)?;
+            let out = net.forward_with_backbone(&state, &t_tensor, backbone.as_ref())?;
+            let v =
+                crate::backbone::full_velocity_t(&self.physics, &state, &times, &out, &self.modes)
+                    .map_err(to_candle)?;
+            join_state(&v).map_err(|e| candle_core::Error::Msg(e.to_string()))
+        };
+        let mut rng = crate::rng::seeded(cfg.seed);
+        let mut per_image = Vec::with_capacity(n);
+        let modes = channels * hw;
+        let mut start = 0;
+        while start < n {
+            let idx: Vec<usize> = (start..(start + batch).min(n)).collect();
+            let batch_images = images.image_batch(&idx).map_err(mnist_err)?;
+            let state = self.codec.encode(
+                &DataBatch::Images(batch_images),
+                Some((&mut rng, constants.lift_noise)),
+            )?;
+            let x1 = join_state(&state).map_err(mnist_err)?;
+            let step_cfg = crate::mnist::bpm::LikelihoodConfig {
+                seed: cfg.seed.wrapping_add(start as u64),
+                ..*cfg
+            };
+            let log_p = log_likelihood(&field, &x1, &log_prior, &step_cfg).map_err(mnist_err)?;
+            per_image.extend(
+                log_p
+                    .iter()
+                    .map(|lp| -lp / (modes as f64 * std::f64::consts::LN_2)),
+            );
+            start += idx.len();
+        }
+        if per_image.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Invalid(
+                "bits per mode is not finite (the flow diverged on the test images)".into(),
+            ));
+        }
+        let mean = per_image.iter().sum::<f64>() / n as f64;
+        let var = if n > 1 {
+            per_image.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        Ok(BitsPerMode {
+            mean,
+            standard_error: (var / n as f64).sqrt(),
+            per_image,
+            modes,
+        })
+    }
+}
+
+/// The result of [`Experiment::bits_per_mode`].
+#[derive(Debug, Clone)]
+pub struct BitsPerMode {
+    /// Mean over the images.
+    pub mean: f64,
+    /// Standard error of the mean (Hutchinson noise and image-to-image spread together).
+    pub standard_error: f64,
+    /// One value per image.
+    pub per_image: Vec<f64>,
+    /// D, the real components of φ̃ each value is divided by.
+    pub modes: usize,
 }
 
 /// The result of [`Experiment::evaluate`].

@@ -164,13 +164,35 @@ fn tiny_mnist_run_trains_samples_and_evaluates() {
     let (code, stdout, stderr) = genads(
         data.path(),
         &[
-            "eval", run_s, "--n", "8", "--solver", "euler", "--steps", "2",
+            "eval",
+            run_s,
+            "--n",
+            "8",
+            "--solver",
+            "euler",
+            "--steps",
+            "2",
+            "--bpm",
+            "3",
+            "--bpm-steps",
+            "2",
         ],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    for word in ["FID", "KID", "precision", "recall", "real (train vs test)"] {
+    for word in [
+        "FID",
+        "KID",
+        "precision",
+        "recall",
+        "real (train vs test)",
+        "bits per mode",
+    ] {
         assert!(stdout.contains(word), "{word}: {stdout}");
     }
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
+    assert!(eval["bpm"].as_f64().is_some_and(f64::is_finite), "{eval}");
+    assert_eq!(eval["bpm_images"].as_f64(), Some(3.0));
     // No message about training the classifier the second time: it is reused.
     assert!(
         !stderr.contains("training the metric classifier"),

@@ -211,3 +211,72 @@ fn train_sample_and_evaluate_a_tiny_image_run() {
         assert!(generic.points.is_empty());
     }
 }
+
+/// v = 10⁻⁶·S: no motion to speak of and a divergence of 3·10⁻³ over 3,136 components, but a
+/// velocity that depends on the state (candle drops a multiplication by 0 from the graph).
+struct Still;
+
+impl genads_runtime::nn::VelocityNet for Still {
+    fn forward(
+        &self,
+        state: &genads_runtime::State,
+        _t: &candle_core::Tensor,
+    ) -> candle_core::Result<genads_runtime::State> {
+        Ok(genads_runtime::State {
+            phi: (&state.phi * 1e-6)?,
+            pi: (&state.pi * 1e-6)?,
+        })
+    }
+}
+
+#[test]
+fn bits_per_mode_of_a_still_flow_is_the_prior_density() {
+    use genads_runtime::encode::{DataBatch, ImageBatch};
+    use genads_runtime::mnist::bpm::LikelihoodConfig;
+    // With v ≈ 0, S₀ = S₁ and log p = log μ_IR(S₁). Oracle, from the model file's prior
+    // (φ̃: 1/(1 + |k|²), π̃: 0.55/(1 + |k|²), k = 2π·fftfreq(28) per axis, Re and Im each) and its
+    // lift noise σ = 0.1 on π̃ (in expectation: E Σ (σz)²/v = σ² Σ 1/v):
+    // log p = −½ Σ_φ φ̃²/v_φ − ½ σ² Σ_π 1/v_π − ½ Σ ln(2π v); BPM = −log p / (1568 ln 2).
+    let e = experiment(VANILLA, "mnist_vanilla", 40);
+    let test = images(6, 3);
+    let cfg = LikelihoodConfig {
+        steps: 3,
+        ..LikelihoodConfig::default()
+    };
+    let got = e.bits_per_mode(&Still, &test, 6, 4, &cfg).unwrap();
+    assert_eq!((got.per_image.len(), got.modes), (6, 1568));
+
+    let freq = |i: usize| {
+        let f = if i < 14 { i as f64 } else { i as f64 - 28.0 };
+        2.0 * std::f64::consts::PI * f / 28.0
+    };
+    let mut v_phi = Vec::new();
+    for r in 0..28 {
+        for c in 0..28 {
+            v_phi.push(1.0 / (1.0 + freq(r).powi(2) + freq(c).powi(2)));
+        }
+    }
+    let log_norm: f64 = v_phi
+        .iter()
+        .map(|v| {
+            2.0 * ((2.0 * std::f64::consts::PI * v).ln()
+                + (2.0 * std::f64::consts::PI * 0.55 * v).ln())
+        })
+        .sum::<f64>();
+    let pi_noise: f64 = v_phi.iter().map(|v| 2.0 * 0.01 / (0.55 * v)).sum();
+    let batch: ImageBatch = test.image_batch(&(0..6).collect::<Vec<_>>()).unwrap();
+    let clean = e.codec.encode(&DataBatch::Images(batch), None).unwrap();
+    let phi: Vec<f32> = clean.phi.flatten_all().unwrap().to_vec1().unwrap();
+    for (i, bpm) in got.per_image.iter().enumerate() {
+        let quad: f64 = (0..2 * 784)
+            .map(|j| (phi[i * 1568 + j] as f64).powi(2) / v_phi[j % 784])
+            .sum();
+        let log_p = -0.5 * (quad + pi_noise + log_norm);
+        let want = -log_p / (1568.0 * std::f64::consts::LN_2);
+        // The lift noise's own spread: ≈ 0.005 bits per mode.
+        assert!((bpm - want).abs() < 0.03, "image {i}: {bpm} vs {want}");
+    }
+    // Point data runs have no bits per mode; bad counts are errors.
+    assert!(e.bits_per_mode(&Still, &test, 7, 4, &cfg).is_err());
+    assert!(e.bits_per_mode(&Still, &test, 0, 4, &cfg).is_err());
+}
