@@ -10,17 +10,23 @@ use serde_json::Value;
 use super::cells::{cell_state, CellState};
 use super::spec::Study;
 
-/// Final metrics reported (checkerboard, then image metrics), in table order.
-pub const FINAL_METRICS: [&str; 10] = [
+/// Final metrics reported (checkerboard, then image metrics, each beside its real-vs-real
+/// reference), in table order.
+pub const FINAL_METRICS: [&str; 15] = [
     "bv",
     "js_cell",
     "wed_norm",
     "cqs",
     "sw2",
     "fid",
+    "ref_fid",
     "kid",
+    "ref_kid",
     "precision",
+    "ref_precision",
     "recall",
+    "ref_recall",
+    "min_class",
     "bpm",
 ];
 
@@ -348,6 +354,11 @@ pub fn metric_title(metric: &str) -> &str {
         "kid" => "KID",
         "precision" => "precision",
         "recall" => "recall",
+        "ref_fid" => "FID real",
+        "ref_kid" => "KID real",
+        "ref_precision" => "precision real",
+        "ref_recall" => "recall real",
+        "min_class" => "min class",
         "bpm" => "BPM",
         other => other,
     }

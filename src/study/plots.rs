@@ -18,8 +18,8 @@ pub struct Plot {
     pub caption: String,
 }
 
-/// Metrics drawn against step and wall-clock.
-const CURVE_METRICS: [&str; 3] = ["bv", "wed_norm", "cqs"];
+/// Metrics drawn against step (and, for the combined checkerboard score and FID, wall-clock).
+const CURVE_METRICS: [&str; 4] = ["bv", "wed_norm", "cqs", "fid"];
 
 /// The numeric sweep value at the end of a member name (`delta_sweep_delta1.5` → 1.5 for
 /// `delta`), if the name has the form `<base>_<param><number>`.
@@ -54,8 +54,8 @@ pub fn write_plots(
             (Axis::Step, "step", "step"),
             (Axis::Wall, "training wall-clock (s)", "time"),
         ] {
-            // Against wall-clock only the combined score (keeps the number of PNGs small).
-            if axis == Axis::Wall && metric != "cqs" {
+            // Against wall-clock only the headline scores (keeps the number of PNGs small).
+            if axis == Axis::Wall && metric != "cqs" && metric != "fid" {
                 continue;
             }
             let series: Vec<Series> = models

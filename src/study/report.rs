@@ -72,7 +72,7 @@ pub fn study_section(sec: &Section<'_>) -> String {
     }
     let _ = writeln!(
         s,
-        "\nFinal metrics (eval.json: EMA weights, final samples vs the first training points), mean ± sample std over seeds (a single seed shows its value); `train s` is training wall-clock without evaluation; thresholds read from the evaluations during training (metrics.jsonl).\n"
+        "\nFinal metrics (eval.json: EMA weights, final samples vs the first training points; images: vs the test split, the `real` columns scoring as many training images against it), mean ± sample std over seeds (a single seed shows its value); `train s` is training wall-clock without evaluation; thresholds read from the evaluations during training (metrics.jsonl).\n"
     );
     if c.models.is_empty() {
         let _ = writeln!(s, "No finished cells.\n");
