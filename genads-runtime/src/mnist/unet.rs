@@ -464,16 +464,7 @@ mod tests {
         (z, t)
     }
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
+    use crate::nn::max_abs_diff as max_diff;
 
     #[test]
     fn pixel_basis_is_the_orthonormal_fft() {

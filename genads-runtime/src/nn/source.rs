@@ -986,16 +986,7 @@ mod tests {
         assert!((p[2] - 0.5).abs() < 1e-12);
     }
 
-    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
+    use crate::nn::max_abs_diff as max_abs;
 
     /// A (1, G, G) score sampled from −½ c |x − peak|² (lattice units, x = (row, column)).
     fn quadratic_score(g: usize, peak: [f64; 2], c: f64) -> Tensor {
