@@ -36,8 +36,8 @@ use crate::{Error, Modes, Physics, Result, State};
 
 /// Images integrated together when sampling (evaluation, `genads sample`): the U-Net's activations
 /// of 128 images stay cache- and allocator-friendly; measured with `genads sample RUN --n 500
-/// --solver euler --steps 6 --batch B` (one thread, quick preset): 2.8 ms per image and velocity
-/// evaluation at B = 128 and 32, 4.5 ms at B = 500.
+/// --solver euler --steps 6 --batch B` (one thread, quick preset, beside two training runs):
+/// 2.8 ms per image and velocity evaluation at B = 128 and 32, 4.5 ms at B = 500.
 pub const IMAGE_SAMPLE_BATCH: usize = 128;
 
 /// The data sets an experiment can train on.
