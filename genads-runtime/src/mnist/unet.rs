@@ -346,9 +346,7 @@ impl UNet {
         }
         self.out.forward(&self.out_gn.forward(&x)?.silu()?)
     }
-}
 
-impl UNet {
     /// The DFT matrices for the state's (H, W), built once (tensors are shared, cloning is cheap).
     fn pixel_basis(&self, phi: &Tensor) -> Result<PixelBasis> {
         let (_, _, h, w) = phi.dims4()?;

@@ -215,19 +215,6 @@ pub fn build_from_config(
 
 /// Splits a (B, 2c, …) network output into (φ̃, π̃) halves along axis 1, or, for Hermite paths,
 /// returns (0, output).
-/// Largest absolute element-wise difference of two f32 tensors (unit tests).
-#[cfg(test)]
-pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
-
 pub(crate) fn split_output(out: Tensor, phi: &Tensor, hermite: bool) -> Result<State> {
     if hermite {
         return Ok(State {
@@ -240,6 +227,19 @@ pub(crate) fn split_output(out: Tensor, phi: &Tensor, hermite: bool) -> Result<S
         phi: out.narrow(1, 0, c)?,
         pi: out.narrow(1, c, c)?,
     })
+}
+
+/// Largest absolute element-wise difference of two f32 tensors (unit tests).
+#[cfg(test)]
+pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 #[cfg(test)]
