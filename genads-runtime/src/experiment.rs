@@ -680,15 +680,13 @@ impl Experiment {
             gaussian_log_density(x, &variances)
         };
         let to_candle = |e: Error| candle_core::Error::Msg(e.to_string());
+        // The sampler's velocity, kept differentiable: the residual stays attached and the
+        // backbone comes from candle ops (`full_velocity_t`), not the fused kernels.
         let field = |x: &candle_core::Tensor, t: f64| -> candle_core::Result<candle_core::Tensor> {
             let state = split_state(x).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-            let b = x.dim(0)?;
-            let times = vec![t; b];
-            let t_tensor = candle_core::Tensor::full(t as f32, b, x.device())?;
-            let backbone =
-                crate::backbone::backbone_for_net(net, &self.physics, &state, &times, &self.modes)
+            let (out, times) =
+                crate::sample::network_residual(&self.physics, net, &self.modes, &state, t)
                     .map_err(to_candle)?;
-            let out = net.forward_with_backbone(&state, &t_tensor, backbone.as_ref())?;
             let v =
                 crate::backbone::full_velocity_t(&self.physics, &state, &times, &out, &self.modes)
                     .map_err(to_candle)?;

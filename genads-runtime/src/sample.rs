@@ -21,19 +21,32 @@ pub fn flow_velocity(
     state: &State,
     t: f64,
 ) -> Result<State> {
-    let b = state.phi.dims().first().copied().unwrap_or(0);
-    let t_tensor = Tensor::full(t as f32, b, state.phi.device())?;
+    let (out, times) = network_residual(physics, net, modes, state, t)?;
     // Detached: the network's weights are variables, so its output would otherwise carry the
     // autograd graph, and every solver stage would chain onto it — memory (and page faults) grew
     // with each velocity evaluation (2.2 GB for 2,000 points × 80 evaluations).
-    let times = vec![t; b];
-    let backbone = crate::backbone::backbone_for_net(net, physics, state, &times, modes)?;
-    let out = net.forward_with_backbone(state, &t_tensor, backbone.as_ref())?;
     let residual = State {
         phi: out.phi.detach(),
         pi: out.pi.detach(),
     };
     crate::physics::velocity_t(physics, state, &times, &residual, modes)
+}
+
+/// The network's residual t-velocity at one scalar time t for a whole batch (given the backbone
+/// when it asks for it), still attached to autograd, and the per-sample times.
+pub(crate) fn network_residual(
+    physics: &dyn Physics,
+    net: &dyn VelocityNet,
+    modes: &Modes,
+    state: &State,
+    t: f64,
+) -> Result<(State, Vec<f64>)> {
+    let b = state.phi.dims().first().copied().unwrap_or(0);
+    let t_tensor = Tensor::full(t as f32, b, state.phi.device())?;
+    let times = vec![t; b];
+    let backbone = crate::backbone::backbone_for_net(net, physics, state, &times, modes)?;
+    let out = net.forward_with_backbone(state, &t_tensor, backbone.as_ref())?;
+    Ok((out, times))
 }
 
 /// Draws `n` samples in batches of at most `batch`: each batch takes S₀ from `prior` and is
