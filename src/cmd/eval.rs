@@ -39,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let record = common::read_record(&args.run)?;
     let images = record.experiment.data.is_image();
     let solver = args.solver.solver(images)?;
-    let n = args.n.unwrap_or(default_eval_samples(images));
+    let n = args.n.unwrap_or(common::default_eval_samples(images));
     if args.bpm > 0 && !images {
         anyhow::bail!("--bpm: bits per mode is defined for image runs (MNIST, Fashion-MNIST)");
     }
@@ -48,11 +48,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let opened = common::open_run(&args.run)?;
     if opened.experiment.images.is_some() {
-        let e =
-            opened
-                .experiment
-                .evaluate_images(opened.trainer.ema_net(), n, &solver, args.seed)?;
-        let mut metrics = e.metrics.clone();
+        let genads_runtime::experiment::ImageEvaluation {
+            mut metrics,
+            report,
+            ..
+        } = opened
+            .experiment
+            .evaluate_images(opened.trainer.ema_net(), n, &solver, args.seed)?;
         println!(
             "{} at step {}: {} samples ({:?}, seed {}) vs the {} test images; reference: the first {} training images",
             opened.experiment.derived().name,
@@ -63,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opened.experiment.image_reference()?.test.len(),
             n
         );
-        println!("{}", e.report);
+        println!("{report}");
         if args.bpm > 0 {
             let test = &opened.experiment.image_reference()?.test;
             let cfg = genads_runtime::mnist::bpm::LikelihoodConfig {
@@ -162,14 +164,4 @@ fn print_backbone_gate(opened: &common::OpenedRun) -> anyhow::Result<()> {
         println!("{line}");
     }
     Ok(())
-}
-
-/// Default samples of a final evaluation: the paper's 10,000 points; 2,000 images (10,000 images
-/// with 25 RK4 steps take ≈ 50 minutes on one core; pass `--n 10000` for the paper's protocol).
-pub fn default_eval_samples(images: bool) -> usize {
-    if images {
-        2_000
-    } else {
-        10_000
-    }
 }

@@ -198,7 +198,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let solver = solver_args.solver(is_image)?;
     let final_samples = args
         .final_samples
-        .unwrap_or(super::eval::default_eval_samples(is_image));
+        .unwrap_or(common::default_eval_samples(is_image));
     let eval_samples = args
         .eval_samples
         .unwrap_or(if is_image { 500 } else { 2000 });
