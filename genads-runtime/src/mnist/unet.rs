@@ -17,6 +17,7 @@
 //! DFT is unitary, so the loss and the flow are unchanged; only the convolutions see neighbouring
 //! pixels instead of neighbouring modes.
 
+use crate::nn::activation::silu;
 use crate::nn::conv::{Conv2d, ConvTranspose2d};
 use crate::nn::group_norm::GroupNorm;
 use crate::nn::layers::{conv2d, conv_transpose2d, group_norm, linear};
@@ -233,10 +234,10 @@ impl Down {
     }
 
     fn forward(&self, x: &Tensor, emb: &Tensor) -> Result<Tensor> {
-        let x = self.gn1.forward(&self.conv1.forward(x)?)?.silu()?;
+        let x = silu(&self.gn1.forward(&self.conv1.forward(x)?)?)?;
         let te = self.time.forward(emb)?.unsqueeze(2)?.unsqueeze(3)?;
         let x = x.broadcast_add(&te)?;
-        self.gn2.forward(&self.conv2.forward(&x)?)?.silu()
+        silu(&self.gn2.forward(&self.conv2.forward(&x)?)?)
     }
 }
 
@@ -263,13 +264,13 @@ impl Up {
     }
 
     fn forward(&self, x: &Tensor, skip: &Tensor, emb: &Tensor) -> Result<Tensor> {
-        let x = self.gn1.forward(&self.up.forward(x)?)?.silu()?;
+        let x = silu(&self.gn1.forward(&self.up.forward(x)?)?)?;
         let (_, _, h, w) = skip.dims4()?;
         let x = resize_bilinear(&x, h, w)?;
         let x = self.merge.forward(&Tensor::cat(&[&x, skip], 1)?)?;
         let te = self.time.forward(emb)?.unsqueeze(2)?.unsqueeze(3)?;
         let x = x.broadcast_add(&te)?;
-        self.gn2.forward(&self.conv.forward(&x)?)?.silu()
+        silu(&self.gn2.forward(&self.conv.forward(&x)?)?)
     }
 }
 
@@ -330,7 +331,7 @@ impl UNet {
     /// Raw network output (B, 2c or c, H, W) for input (B, 2c, H, W) and times (B,).
     pub fn forward_raw(&self, x: &Tensor, t: &Tensor) -> Result<Tensor> {
         let emb = self.embed.forward(t)?;
-        let emb = self.t2.forward(&self.t1.forward(&emb)?.silu()?)?;
+        let emb = self.t2.forward(&silu(&self.t1.forward(&emb)?)?)?;
         let mut x = self.input.forward(x)?;
         let mut skips = Vec::with_capacity(self.downs.len());
         for d in &self.downs {
@@ -344,7 +345,7 @@ impl UNet {
                 .ok_or_else(|| candle_core::Error::Msg("U-Net skip stack empty".into()))?;
             x = u.forward(&x, &skip, &emb)?;
         }
-        self.out.forward(&self.out_gn.forward(&x)?.silu()?)
+        self.out.forward(&silu(&self.out_gn.forward(&x)?)?)
     }
 
     /// The DFT matrices for the state's (H, W), built once (tensors are shared, cloning is cheap).

@@ -10,6 +10,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use super::activation::silu;
 use super::conv::{Conv2d, ConvTranspose2d};
 use super::group_norm::GroupNorm;
 use super::layers::{conv2d, conv_transpose2d, group_norm, linear};
@@ -83,8 +84,8 @@ struct EncoderBlock {
 
 impl EncoderBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.gn1.forward(&self.down.forward(x)?)?.silu()?;
-        self.gn2.forward(&self.conv.forward(&x)?)?.silu()
+        let x = silu(&self.gn1.forward(&self.down.forward(x)?)?)?;
+        silu(&self.gn2.forward(&self.conv.forward(&x)?)?)
     }
 }
 
@@ -97,8 +98,8 @@ struct DecoderBlock {
 
 impl DecoderBlock {
     fn forward(&self, x: &Tensor, skip: &Tensor) -> Result<Tensor> {
-        let x = self.gn1.forward(&self.up.forward(x)?)?.silu()?;
-        let x = self.gn2.forward(&self.conv.forward(&x)?)?.silu()?;
+        let x = silu(&self.gn1.forward(&self.up.forward(x)?)?)?;
+        let x = silu(&self.gn2.forward(&self.conv.forward(&x)?)?)?;
         x + skip
     }
 }
@@ -180,7 +181,7 @@ impl VelocityNet for CnnNet {
     fn forward(&self, state: &State, t: &Tensor) -> Result<State> {
         let b = state.phi.dim(0)?;
         let temb = self.embedding.forward(t)?;
-        let temb = self.time2.forward(&self.time1.forward(&temb)?.silu()?)?;
+        let temb = self.time2.forward(&silu(&self.time1.forward(&temb)?)?)?;
         let x = Tensor::cat(&[&state.phi, &state.pi], 1)?;
         let mut h =
             self.input
@@ -192,7 +193,7 @@ impl VelocityNet for CnnNet {
             skips.push(h);
             h = next;
         }
-        h = self.middle_gn.forward(&self.middle.forward(&h)?)?.silu()?;
+        h = silu(&self.middle_gn.forward(&self.middle.forward(&h)?)?)?;
         for (block, skip) in self.decoder.iter().zip(skips.iter().rev()) {
             h = block.forward(&h, skip)?;
         }

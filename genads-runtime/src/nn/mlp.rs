@@ -15,6 +15,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use super::activation::silu;
 use super::layers::linear;
 use super::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
 use super::VelocityNet;
@@ -138,7 +139,7 @@ impl VelocityNet for MlpNet {
             }
         };
         for layer in &self.layers {
-            h = layer.forward(&h)?.silu()?;
+            h = silu(&layer.forward(&h)?)?;
         }
         let out = self.output.forward(&h)?;
         let shape = state.phi.shape();

@@ -5,6 +5,7 @@
 //! φ̃ (PAPER.md §5.3). Build one with [`build_net`] over a `VarBuilder` of a `VarMap`, then call
 //! [`init_seeded`] on the `VarMap` (candle's own initialisers are not seedable on CPU).
 
+pub mod activation;
 pub mod cnn;
 pub mod conv;
 mod cpu_f32;

@@ -44,9 +44,24 @@ impl SinusoidalEmbedding {
         self.dim
     }
 
-    /// Embeds `t` of shape (B,) into (B, dim) = [sin(t·ω), cos(t·ω)].
+    /// Embeds `t` of shape (B,) into (B, dim) = [sin(t·ω), cos(t·ω)]. When all B times are equal
+    /// (every sampling step), the row is computed once and repeated.
     pub fn forward(&self, t: &Tensor) -> Result<Tensor> {
-        let mut t = t.to_dtype(DType::F32)?.flatten_all()?.unsqueeze(1)?;
+        let t = t.to_dtype(DType::F32)?.flatten_all()?;
+        let b = t.dim(0)?;
+        if b > 1 && t.device().is_cpu() {
+            let values = t.to_vec1::<f32>()?;
+            if values.iter().all(|v| v.to_bits() == values[0].to_bits()) {
+                let row = self.embed(&t.narrow(0, 0, 1)?)?;
+                return row.broadcast_as((b, self.dim))?.contiguous();
+            }
+        }
+        self.embed(&t)
+    }
+
+    /// [`SinusoidalEmbedding::forward`] row by row, for flattened f32 times.
+    fn embed(&self, t: &Tensor) -> Result<Tensor> {
+        let mut t = t.unsqueeze(1)?;
         if self.scale != 1.0 {
             t = (t * self.scale)?;
         }
@@ -81,5 +96,23 @@ mod tests {
             .forward(&Tensor::new(&[0.5f32], &Device::Cpu).unwrap())
             .unwrap();
         assert!(crate::nn::max_abs_diff(&a, &b) < 1e-6);
+    }
+
+    /// Equal times (the shortcut that embeds one row) give exactly the rows of the general path.
+    #[test]
+    fn equal_times_embed_like_distinct_ones() {
+        let e = SinusoidalEmbedding::scaled(16, MAX_PERIOD, 1000.0, &Device::Cpu).unwrap();
+        let same = e
+            .forward(&Tensor::new(&[0.37f32; 5], &Device::Cpu).unwrap())
+            .unwrap();
+        let mixed = e
+            .forward(&Tensor::new(&[0.37f32, 0.9], &Device::Cpu).unwrap())
+            .unwrap();
+        assert_eq!(same.dims(), &[5, 16]);
+        let first = mixed.narrow(0, 0, 1).unwrap();
+        for i in 0..5 {
+            let row = same.narrow(0, i, 1).unwrap();
+            assert_eq!(crate::nn::max_abs_diff(&row, &first), 0.0, "row {i}");
+        }
     }
 }
