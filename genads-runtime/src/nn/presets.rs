@@ -11,7 +11,11 @@
 //!   6 octaves lr 3e-3 0.079; 4 octaves depth 4 lr 3e-3 0.059; 6 octaves depth 4 0.063. The Rust
 //!   trainer agrees with the reference: `genads train models/baseline.genads --steps 3000` gave
 //!   BV 0.36 where the reference gave 0.40 (old preset), 0.107 where it gave 0.10 (batch 1024,
-//!   4 octaves, depth 3).
+//!   4 octaves, depth 3). Width 128 instead of 256 (session 6): the same quality in 5 minutes
+//!   (`genads train models/baseline.genads --time 5m --eval-steps 25 --eval-every 0`, 10,000 final
+//!   samples, seed 1, beside another run: width 256, 6,384 steps, BV 0.031, WED_norm 0.0119;
+//!   width 128, 13,123 steps, BV 0.030, WED_norm 0.0114) at a fraction of the sampling cost;
+//!   width 256 with 6 octaves read WED_norm 0.014, width 128 with batch 2048 0.017.
 //! * Spectral point-source states (the checkerboard's holographic models, 2 × 4 × 16 × 16 inputs):
 //!   the `quick` preset uses the boundary-source posterior network ([`super::source`]) on a
 //!   96 × 96 grid over the central 60 % of the box, time MLP width 256, batch 256, lr 2e-3, its
@@ -24,7 +28,14 @@
 //!   factor regularised by 0.01 instead of 0.1, after 5 minutes, 0.030 / 0.00014 / 0.027. The
 //!   remaining within-cell error is not the lattice (samples snap to the candidate grid late in
 //!   the flow, but the opt-in sub-cell posterior, which removes the snapping, did not lower it:
-//!   [`super::source`]); a 128-point grid costs 1.8× more per step. Models with a Klein–Gordon backbone get the
+//!   [`super::source`]); a 128-point grid costs 1.8× more per step. Most of it was the grid
+//!   bias's random walk ([`SourceConfig::grid_bias_scale`]): with the scale 25 of the earlier
+//!   preset, 5 minutes (1,248 steps) gave BV 0.024 / WED_norm 0.020; after 1,200 steps
+//!   (`genads train models/ads_linear.genads --steps 1200 --eval-steps 25 --eval-every 0`, two
+//!   runs side by side; measured as a learning-rate factor on the bias, which under AdamW is the
+//!   same as a smaller scale) 7.5 gave 0.029 / 0.015, 2.5 gave 0.034 / 0.012, and a frozen bias
+//!   0.038 / 0.015 after 5 minutes: the learned bias sharpens the cell edges, its noise roughens
+//!   the cells' interiors. The preset uses 2.5. Models with a Klein–Gordon backbone get the
 //!   network's backbone gate ([`NetConfig::for_backbone`], set by `genads train`): without it
 //!   `ads_kg_linear` and `ads_kg_hermite` stayed at BV 0.75–0.80, with it they reach 0.032 and
 //!   0.026 after 3 minutes (10,000 samples; numbers and commands in the README).
@@ -75,7 +86,7 @@ impl std::str::FromStr for Preset {
 }
 
 /// A velocity-network architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum NetConfig {
     /// The residual CNN (spectral states only).
@@ -145,9 +156,10 @@ impl Preset {
                 time_scale: 1000,
                 backbone_gate: false,
                 sub_cell: false,
+                grid_bias_scale: 2.5,
             }),
             (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
-                hidden: 256,
+                hidden: 128,
                 depth: 4,
                 time_dim: 64,
                 time_scale: 1000,

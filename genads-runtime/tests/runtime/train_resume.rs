@@ -381,6 +381,7 @@ fn data_initialisation_sets_the_source_prior_before_the_first_step() {
         time_scale: 1,
         backbone_gate: false,
         sub_cell: true,
+        grid_bias_scale: 2.5,
     };
     let kind = StateKind::Spectral {
         channels: 4,
