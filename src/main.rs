@@ -37,7 +37,19 @@ enum Command {
     Study(cmd::study::Args),
 }
 
+/// A closed pipe (`genads eval RUN | head`) ends the process quietly, as it does other Unix tools,
+/// instead of a panic in `println!` (Rust ignores SIGPIPE by default).
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: restores the default disposition of one signal at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),

@@ -140,14 +140,20 @@ impl SolverArgs {
     }
 }
 
-/// Prints metrics as an aligned two-column table.
-pub fn print_metrics(title: &str, metrics: &BTreeMap<String, f64>) {
-    println!("{title}");
+/// The metric names in reading order: the paper's checkerboard metrics first, the rest
+/// alphabetically.
+pub fn ordered_keys(metrics: &BTreeMap<String, f64>) -> Vec<&String> {
     let order = ["bv", "js_cell", "wed_norm", "wed", "cqs", "sw2", "nfe"];
     let mut keys: Vec<&String> = metrics.keys().collect();
     keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    keys
+}
+
+/// Prints metrics as an aligned two-column table.
+pub fn print_metrics(title: &str, metrics: &BTreeMap<String, f64>) {
+    println!("{title}");
     println!("  {:<10} {:>12}", "metric", "value");
-    for key in keys {
+    for key in ordered_keys(metrics) {
         println!("  {:<10} {:>12.6}", key, metrics[key]);
     }
 }

@@ -152,3 +152,63 @@ fn klein_gordon_runs_get_the_backbone_gate_and_eval_prints_it() {
         }
     }
 }
+
+/// `genads eval --repeats R` scores R sample sets with seeds SEED…SEED+R−1: its means and standard
+/// deviations equal those of R single evaluations with those seeds; `--repeats 0` is refused.
+#[test]
+fn eval_repeats_are_the_statistics_of_single_seeded_evaluations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/baseline.genads");
+    let out = dir.join("run");
+    let run = out.to_str().unwrap();
+    let (ok, log) = genads(
+        &[
+            "train",
+            file.to_str().unwrap(),
+            "--steps",
+            "3",
+            "--batch-size",
+            "16",
+            "--eval-every",
+            "0",
+            "--final-samples",
+            "20",
+            "--eval-steps",
+            "2",
+            "--out",
+            run,
+        ],
+        dir,
+    );
+    assert!(ok, "{log}");
+    let eval = |extra: &[&str]| -> serde_json::Map<String, serde_json::Value> {
+        let mut args = vec!["eval", run, "--n", "300", "--steps", "3"];
+        args.extend_from_slice(extra);
+        let (ok, log) = genads(&args, dir);
+        assert!(ok, "{log}");
+        let text = std::fs::read_to_string(out.join("eval.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let value = |m: &serde_json::Map<String, serde_json::Value>, k: &str| m[k].as_f64().unwrap();
+    let singles: Vec<_> = ["7", "8", "9"]
+        .iter()
+        .map(|s| eval(&["--seed", s]))
+        .collect();
+    let repeated = eval(&["--seed", "7", "--repeats", "3"]);
+    assert_eq!(value(&repeated, "repeats"), 3.0);
+    for key in ["bv", "js_cell", "wed_norm", "sw2"] {
+        let xs: Vec<f64> = singles.iter().map(|m| value(m, key)).collect();
+        let mean = xs.iter().sum::<f64>() / 3.0;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!((value(&repeated, key) - mean).abs() < 1e-12, "{key}");
+        assert!(
+            (value(&repeated, &format!("{key}_sd")) - sd).abs() < 1e-12,
+            "{key}_sd"
+        );
+    }
+    // Different seeds draw different samples (the statistics are not of one draw thrice).
+    assert!(value(&repeated, "sw2_sd") > 0.0);
+    let (ok, log) = genads(&["eval", run, "--repeats", "0"], dir);
+    assert!(!ok && log.contains("--repeats"), "{log}");
+}
