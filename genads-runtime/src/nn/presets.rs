@@ -11,11 +11,12 @@
 //!   6 octaves lr 3e-3 0.079; 4 octaves depth 4 lr 3e-3 0.059; 6 octaves depth 4 0.063. The Rust
 //!   trainer agrees with the reference: `genads train models/baseline.genads --steps 3000` gave
 //!   BV 0.36 where the reference gave 0.40 (old preset), 0.107 where it gave 0.10 (batch 1024,
-//!   4 octaves, depth 3). Width 128 instead of 256 (session 6): the same quality in 5 minutes
+//!   4 octaves, depth 3). Width 128 instead of the earlier 256: the same quality in 5 minutes
 //!   (`genads train models/baseline.genads --time 5m --eval-steps 25 --eval-every 0`, 10,000 final
 //!   samples, seed 1, beside another run: width 256, 6,384 steps, BV 0.031, WED_norm 0.0119;
-//!   width 128, 13,123 steps, BV 0.030, WED_norm 0.0114) at a fraction of the sampling cost;
-//!   width 256 with 6 octaves read WED_norm 0.014, width 128 with batch 2048 0.017.
+//!   width 128, 13,123 steps, BV 0.030, WED_norm 0.0114; width 256 with 6 octaves read WED_norm
+//!   0.014, width 128 with batch 2048 0.017) at less than half the sampling cost; with the fused
+//!   SiLU, 16,857 steps, BV 0.023, WED_norm 0.0090 ± 0.0038 over 5 sampling draws (README).
 //! * Spectral point-source states (the checkerboard's holographic models, 2 × 4 × 16 × 16 inputs):
 //!   the `quick` preset uses the boundary-source posterior network ([`super::source`]) on a
 //!   96 × 96 grid over the central 60 % of the box, time MLP width 256, batch 256, lr 2e-3, its
