@@ -19,6 +19,32 @@ fn genads(args: &[&str], cwd: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `genads train FILE` for `steps` steps of batch `batch` into `out`, with a 20-sample final
+/// evaluation and no periodic ones; panics with the log if it fails.
+fn train_tiny(file: &Path, out: &Path, steps: u32, batch: u32, cwd: &Path) {
+    let (steps, batch) = (steps.to_string(), batch.to_string());
+    let (ok, log) = genads(
+        &[
+            "train",
+            file.to_str().unwrap(),
+            "--steps",
+            &steps,
+            "--batch-size",
+            &batch,
+            "--eval-every",
+            "0",
+            "--final-samples",
+            "20",
+            "--eval-steps",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        cwd,
+    );
+    assert!(ok, "{log}");
+}
+
 #[test]
 fn reduced_quick_study_runs_skips_collects_and_emits() {
     let tmp = tempfile::tempdir().unwrap();
@@ -116,26 +142,7 @@ fn klein_gordon_runs_get_the_backbone_gate_and_eval_prints_it() {
     for (model, gated) in [("ads_kg_linear", true), ("ads_linear", false)] {
         let file = models.join(format!("{model}.genads"));
         let out = dir.join(model);
-        let (ok, log) = genads(
-            &[
-                "train",
-                file.to_str().unwrap(),
-                "--steps",
-                "2",
-                "--batch-size",
-                "8",
-                "--eval-every",
-                "0",
-                "--final-samples",
-                "20",
-                "--eval-steps",
-                "2",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir,
-        );
-        assert!(ok, "{log}");
+        train_tiny(&file, &out, 2, 8, dir);
         let run = std::fs::read_to_string(out.join("run.json")).unwrap();
         assert!(
             run.contains(&format!("\"backbone_gate\": {gated}")),
@@ -162,26 +169,7 @@ fn eval_repeats_are_the_statistics_of_single_seeded_evaluations() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/baseline.genads");
     let out = dir.join("run");
     let run = out.to_str().unwrap();
-    let (ok, log) = genads(
-        &[
-            "train",
-            file.to_str().unwrap(),
-            "--steps",
-            "3",
-            "--batch-size",
-            "16",
-            "--eval-every",
-            "0",
-            "--final-samples",
-            "20",
-            "--eval-steps",
-            "2",
-            "--out",
-            run,
-        ],
-        dir,
-    );
-    assert!(ok, "{log}");
+    train_tiny(&file, &out, 3, 16, dir);
     let eval = |extra: &[&str]| -> serde_json::Map<String, serde_json::Value> {
         let mut args = vec!["eval", run, "--n", "300", "--steps", "3"];
         args.extend_from_slice(extra);
