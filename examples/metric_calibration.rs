@@ -16,6 +16,7 @@ use genads::runtime::metrics::{
     checkerboard_metrics, energy_distance, CheckerboardMetrics, MetricOptions, Points2,
 };
 use genads::runtime::rng;
+use genads::study::aggregate::Stat;
 
 /// Points generated and real (the paper's evaluation size).
 const N: usize = 10_000;
@@ -43,8 +44,8 @@ fn main() -> anyhow::Result<()> {
             wed.push(m.wed_norm);
         }
         let k = SEEDS as f64;
-        let mean = wed.iter().sum::<f64>() / k;
-        let sd = (wed.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+        let stat = Stat::of(&wed).expect("SEEDS > 1");
+        let (mean, sd) = (stat.mean, stat.std.unwrap_or(0.0));
         let (lo, hi) = wed
             .iter()
             .fold((f64::INFINITY, 0f64), |(a, b), &w| (a.min(w), b.max(w)));
@@ -93,18 +94,16 @@ fn main() -> anyhow::Result<()> {
     }
     if scores.len() > 1 {
         // Files of one model under different sampling seeds: the spread is the metric's noise.
-        let k = scores.len() as f64;
-        let stats = |v: Vec<f64>| {
-            let mean = v.iter().sum::<f64>() / k;
-            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
-            (mean, sd)
-        };
-        let (bv, bv_sd) = stats(scores.iter().map(|s| s.0).collect());
-        let (wed, wed_sd) = stats(scores.iter().map(|s| s.1).collect());
-        println!(
-            "\nall {} files: BV {bv:.4} ± {bv_sd:.4}, WED_norm {wed:.4} ± {wed_sd:.4} (mean ± sd)",
-            scores.len()
-        );
+        let bv: Vec<f64> = scores.iter().map(|s| s.0).collect();
+        let wed: Vec<f64> = scores.iter().map(|s| s.1).collect();
+        if let (Some(bv), Some(wed)) = (Stat::of(&bv), Stat::of(&wed)) {
+            println!(
+                "\nall {} files: BV {}, WED_norm {} (mean ± sd)",
+                scores.len(),
+                bv.show(4),
+                wed.show(4)
+            );
+        }
     }
     Ok(())
 }

@@ -630,6 +630,7 @@ impl Experiment {
         metrics.insert("nfe".into(), nfe as f64);
         Ok(Evaluation { metrics, points })
     }
+
     /// Bits per mode of the first `n` images of `images` (e.g. the test split) under the flow,
     /// PAPER.md §7.2: each image is encoded with the model's lift noise (as the paper does), the
     /// augmented ODE runs backward from t = 1 to 0 with the flow's full velocity (backbone plus the

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::common::{self, SolverArgs};
+use genads::study::aggregate::Stat;
 
 /// Arguments of `genads eval`.
 #[derive(clap::Args)]
@@ -154,8 +155,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         common::print_metrics(&title, &metrics);
         metrics
     } else {
-        print_draws(&title, &draws);
-        summarise_draws(&draws)
+        let summary = summarise_draws(&draws);
+        print_draws(&title, &draws, &summary);
+        summary
     };
     print_backbone_gate(&opened)?;
     let path = args.run.join("eval.json");
@@ -165,26 +167,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The mean of every metric over the draws under its own name, the sample standard deviation
-/// under `NAME_sd`, and the number of draws under `repeats`.
+/// under `NAME_sd` (the study tables' [`Stat`]), and the number of draws under `repeats`.
 fn summarise_draws(draws: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
-    let k = draws.len() as f64;
     let mut out = BTreeMap::new();
     for key in draws.first().map(|d| d.keys()).into_iter().flatten() {
         let values: Vec<f64> = draws.iter().filter_map(|d| d.get(key).copied()).collect();
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
-            / (values.len() as f64 - 1.0).max(1.0);
-        out.insert(key.clone(), mean);
-        out.insert(format!("{key}_sd"), var.sqrt());
+        if let Some(stat) = Stat::of(&values) {
+            out.insert(key.clone(), stat.mean);
+            out.insert(format!("{key}_sd"), stat.std.unwrap_or(0.0));
+        }
     }
-    out.insert("repeats".into(), k);
+    out.insert("repeats".into(), draws.len() as f64);
     out
 }
 
-/// Each metric's mean ± sd and its value in every draw.
-fn print_draws(title: &str, draws: &[BTreeMap<String, f64>]) {
+/// Each metric's mean and sd (from `summary`, [`summarise_draws`]) and its value in every draw.
+fn print_draws(title: &str, draws: &[BTreeMap<String, f64>], summary: &BTreeMap<String, f64>) {
     println!("{title}");
-    let summary = summarise_draws(draws);
     println!("  {:<10} {:>10} {:>10}   draws", "metric", "mean", "sd");
     let Some(first) = draws.first() else {
         return;
@@ -194,11 +193,12 @@ fn print_draws(title: &str, draws: &[BTreeMap<String, f64>]) {
             .iter()
             .map(|d| format!("{:.6}", d.get(key).copied().unwrap_or(f64::NAN)))
             .collect();
+        let stat = |k: &str| summary.get(k).copied().unwrap_or(f64::NAN);
         println!(
             "  {:<10} {:>10.6} {:>10.6}   {}",
             key,
-            summary[key],
-            summary[&format!("{key}_sd")],
+            stat(key),
+            stat(&format!("{key}_sd")),
             each.join(" ")
         );
     }
