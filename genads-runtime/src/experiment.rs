@@ -685,8 +685,9 @@ impl Experiment {
         // backbone comes from candle ops (`full_velocity_t`), not the fused kernels.
         let field = |x: &candle_core::Tensor, t: f64| -> candle_core::Result<candle_core::Tensor> {
             let state = split_state(x).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-            let (out, times) =
-                crate::sample::network_residual(&self.physics, net, &self.modes, &state, t)
+            let times = vec![t; state.phi.dims().first().copied().unwrap_or(0)];
+            let out =
+                crate::sample::network_residual(&self.physics, net, &self.modes, &state, &times)
                     .map_err(to_candle)?;
             let v =
                 crate::backbone::full_velocity_t(&self.physics, &state, &times, &out, &self.modes)
@@ -795,15 +796,21 @@ pub fn quality_metrics(report: &QualityReport) -> BTreeMap<String, f64> {
     m
 }
 
-/// The checkerboard metrics of `generated` against `real`, as a name → value map.
+/// The checkerboard metrics of `generated` against `real`, as a name → value map, with the
+/// nearest-neighbour spacing ratio `nn_ratio` of their first 2,000 points (and `nn_median`).
 pub fn score_points(real: &[[f64; 2]], generated: &[[f64; 2]]) -> Result<BTreeMap<String, f64>> {
     let m = checkerboard_metrics(real, generated, &MetricOptions::default())?;
-    Ok(BTreeMap::from([
+    let mut metrics = BTreeMap::from([
         ("bv".to_string(), m.bv),
         ("js_cell".to_string(), m.js_cell),
         ("wed".to_string(), m.wed),
         ("wed_norm".to_string(), m.wed_norm),
         ("cqs".to_string(), m.cqs),
         ("sw2".to_string(), m.sw2),
-    ]))
+    ]);
+    if let Some((median, ratio)) = crate::metrics::nearest_neighbour_ratio(real, generated)? {
+        metrics.insert("nn_median".to_string(), median);
+        metrics.insert("nn_ratio".to_string(), ratio);
+    }
+    Ok(metrics)
 }
