@@ -13,7 +13,8 @@ pub type PriorFn<'a> = dyn FnMut(&mut ChaCha8Rng, usize) -> Result<State> + 'a;
 
 /// The flow's t-velocity at one scalar time t for a whole batch: the network's residual plus the
 /// backbone, `physics::velocity_t(physics, S, t, net(S, t), modes)` (the model's fused kernel
-/// when it has one).
+/// when it has one). The residual is [`network_residual`], the same call the training objective
+/// fits, so the sampler integrates exactly the field that was trained.
 pub fn flow_velocity(
     physics: &dyn Physics,
     net: &dyn VelocityNet,
@@ -21,7 +22,9 @@ pub fn flow_velocity(
     state: &State,
     t: f64,
 ) -> Result<State> {
-    let (out, times) = network_residual(physics, net, modes, state, t)?;
+    let b = state.phi.dims().first().copied().unwrap_or(0);
+    let times = vec![t; b];
+    let out = network_residual(physics, net, modes, state, &times)?;
     // Detached: the network's weights are variables, so its output would otherwise carry the
     // autograd graph, and every solver stage would chain onto it — memory (and page faults) grew
     // with each velocity evaluation (2.2 GB for 2,000 points × 80 evaluations).
@@ -32,21 +35,21 @@ pub fn flow_velocity(
     crate::physics::velocity_t(physics, state, &times, &residual, modes)
 }
 
-/// The network's residual t-velocity at one scalar time t for a whole batch (given the backbone
-/// when it asks for it), still attached to autograd, and the per-sample times.
-pub(crate) fn network_residual(
+/// The network's residual t-velocity R_θ(S, t) at per-sample times `t`, given the backbone's
+/// velocity when the network asks for it (a gated network), still attached to autograd. This is
+/// the one entry point of a network into the flow: the training objective compares it with the
+/// target U_t − α·Δr·V_KG, and [`flow_velocity`] adds it to α·Δr·V_KG when sampling.
+pub fn network_residual(
     physics: &dyn Physics,
     net: &dyn VelocityNet,
     modes: &Modes,
     state: &State,
-    t: f64,
-) -> Result<(State, Vec<f64>)> {
-    let b = state.phi.dims().first().copied().unwrap_or(0);
-    let t_tensor = Tensor::full(t as f32, b, state.phi.device())?;
-    let times = vec![t; b];
-    let backbone = crate::backbone::backbone_for_net(net, physics, state, &times, modes)?;
-    let out = net.forward_with_backbone(state, &t_tensor, backbone.as_ref())?;
-    Ok((out, times))
+    t: &[f64],
+) -> Result<State> {
+    let t32: Vec<f32> = t.iter().map(|&x| x as f32).collect();
+    let t_tensor = Tensor::from_vec(t32, t.len(), state.phi.device())?;
+    let backbone = crate::backbone::backbone_for_net(net, physics, state, t, modes)?;
+    Ok(net.forward_with_backbone(state, &t_tensor, backbone.as_ref())?)
 }
 
 /// Draws `n` samples in batches of at most `batch`: each batch takes S₀ from `prior` and is

@@ -47,8 +47,10 @@ pub struct FlowObjective<'a> {
 }
 
 impl FlowObjective<'_> {
-    /// The same draw as [`Objective::loss`], without the network: (path sample state, t, target, r).
-    fn draw(
+    /// The same draw as [`Objective::loss`], without the network: (path sample state, t, target
+    /// U_t − α·Δr·V_KG, r).
+    #[allow(clippy::type_complexity)]
+    pub fn draw(
         &mut self,
         rng: &mut ChaCha8Rng,
         batch: usize,
@@ -76,11 +78,7 @@ impl Objective for FlowObjective<'_> {
         batch: usize,
     ) -> Result<Tensor> {
         let (state, t, target, r) = self.draw(rng, batch)?;
-        let backbone =
-            crate::backbone::backbone_for_net(net, self.physics, &state, &t, self.modes)?;
-        let t32: Vec<f32> = t.iter().map(|&x| x as f32).collect();
-        let t = Tensor::from_vec(t32, batch, state.phi.device())?;
-        let pred = net.forward_with_backbone(&state, &t, backbone.as_ref())?;
+        let pred = crate::sample::network_residual(self.physics, net, self.modes, &state, &t)?;
         crate::loss::flow_loss(self.physics, &pred, &target, &r)
     }
 }
