@@ -26,7 +26,7 @@ enum Command {
     /// Print the derivation of a model: constants, warp, ω, friction, backbone, affine parameter, propagator.
     Explain(cmd::explain::Args),
     /// Train a model on a data set.
-    Train(cmd::train::Args),
+    Train(Box<cmd::train::Args>),
     /// Draw samples from a trained run.
     Sample(cmd::sample::Args),
     /// Evaluate a trained run's samples against the data.
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Explain(args) => cmd::explain::run(args),
-        Command::Train(args) => cmd::train::run(args),
+        Command::Train(args) => cmd::train::run(*args),
         Command::Sample(args) => cmd::sample::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Data(args) => cmd::data::run(args),

@@ -130,6 +130,10 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
                 time_scale: ts,
                 ..s
             }),
+            NetConfig::Mixture(m) => NetConfig::Mixture(genads_runtime::nn::MixtureConfig {
+                time_scale: ts,
+                ..m
+            }),
         };
     }
     let max_steps: u64 = arg(&args, "--steps").unwrap_or(cfg.total_steps());

@@ -98,7 +98,7 @@ impl TrainConfig {
             budget: Budget::Steps(match preset {
                 Preset::Paper => 78_100,
                 Preset::Small => 20_000,
-                Preset::Quick => 4_000,
+                Preset::Quick | Preset::Lattice => 4_000,
             }),
             dataset_size: 50_000,
             batch_size: t.batch_size,

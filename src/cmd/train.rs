@@ -32,8 +32,9 @@ pub struct Args {
     /// least the split's size: all of it).
     #[arg(long, default_value_t = genads_runtime::mnist::dataset::PAPER_SUBSET)]
     pub subset: usize,
-    /// Network and training preset: quick (minutes on a CPU), small, or paper (the published
-    /// architecture and settings).
+    /// Network and training preset: quick (minutes on a CPU), small, paper (the published
+    /// architecture and settings), or lattice (quick with the boundary-source posterior network:
+    /// a data-initialised prior over a fixed lattice of sources, samples on the lattice; opt-in).
     #[arg(long, default_value = "quick")]
     pub preset: Preset,
     /// Train for this many epochs (an epoch is training-set size / batch size steps).
@@ -59,6 +60,11 @@ pub struct Args {
     /// Peak learning rate (default: the preset's).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// The velocity network's architecture as JSON, replacing the preset's (e.g.
+    /// `{"kind":"unet","hidden":16,"depth":2,"time_dim":32,"groups":4,"pixel":true}`); stored
+    /// in run.json and the checkpoints like the preset's.
+    #[arg(long, value_parser = parse_net_config)]
+    pub net: Option<genads_runtime::nn::NetConfig>,
     /// Fourier modes per axis of the point-source encoding (paper: 16).
     #[arg(long, default_value_t = 16)]
     pub modes: usize,
@@ -364,6 +370,10 @@ fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
             config.budget = Budget::Epochs(1500);
         }
     }
+    if let Some(net) = args.net {
+        config.net =
+            net.for_backbone(genads_runtime::Physics::constants(&experiment.physics).alpha != 0.0);
+    }
     config.seed = args.seed;
     config.dataset_size = experiment.train_len() as u64;
     if let Some(b) = args.batch_size {
@@ -402,6 +412,11 @@ fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
         config.checkpoint_every = args.checkpoint_every.unwrap_or((total / 10).max(1));
     }
     config
+}
+
+/// Parses `--net`: a [`genads_runtime::nn::NetConfig`] in JSON.
+fn parse_net_config(text: &str) -> Result<genads_runtime::nn::NetConfig, String> {
+    serde_json::from_str(text).map_err(|e| format!("not a network configuration: {e}"))
 }
 
 /// Writes the model source, its derivation and the run record into a fresh run directory.

@@ -67,7 +67,7 @@ impl UNetConfig {
                 groups: 8,
                 pixel: false,
             },
-            Preset::Quick => UNetConfig {
+            Preset::Quick | Preset::Lattice => UNetConfig {
                 hidden: 16,
                 depth: 2,
                 time_dim: 32,

@@ -3,7 +3,8 @@
 //! Layers are created with constant placeholders (candle's own initialisers draw from an unseeded
 //! RNG); [`init_seeded`] then fills every variable from a `ChaCha8Rng` the way PyTorch's defaults do:
 //! `*.weight` of rank ≥ 2 and its `*.bias` ~ U(±1/√fan_in) with fan_in = shape[1]·∏shape[2..]
-//! (PyTorch's convention, also for transposed convolutions), GroupNorm `*.scale` = 1, `*.shift` = 0.
+//! (PyTorch's convention, also for transposed convolutions), GroupNorm `*.scale` = 1, `*.shift` = 0,
+//! and every variable under a `zero_init` path component = 0 (output heads that must start silent).
 
 use candle_core::{DType, Result, Tensor};
 use candle_nn::{Init, Linear, VarBuilder, VarMap};
@@ -75,7 +76,9 @@ pub fn init_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
         let var = &data[name];
         let dims = var.dims().to_vec();
         let n: usize = dims.iter().product();
-        let values: Vec<f32> = if name.ends_with(".scale") {
+        let values: Vec<f32> = if name.split('.').any(|part| part == "zero_init") {
+            vec![0.0; n]
+        } else if name.ends_with(".scale") {
             vec![1.0; n]
         } else if name.ends_with(".shift") {
             vec![0.0; n]

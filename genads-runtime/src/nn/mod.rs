@@ -11,7 +11,9 @@ pub mod conv;
 mod cpu_f32;
 pub mod group_norm;
 pub mod layers;
+pub mod mixture;
 pub mod mlp;
+pub mod mode_mix;
 pub mod presets;
 pub mod source;
 pub mod time_embedding;
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cnn::{CnnConfig, CnnNet};
 pub use layers::{init_seeded, parameter_count};
+pub use mixture::{MixtureConfig, MixtureNet};
 pub use mlp::{MlpConfig, MlpNet};
 pub use presets::{NetConfig, Preset, PresetTraining};
 pub use source::{SourceConfig, SourceNet};
@@ -132,7 +135,7 @@ pub enum NetError {
     #[error("network {net:?} does not fit states {kind:?}: {reason}")]
     Mismatch {
         /// The architecture.
-        net: NetConfig,
+        net: Box<NetConfig>,
         /// The states.
         kind: StateKind,
         /// What is wrong.
@@ -161,7 +164,7 @@ pub fn build_from_config(
     vb: VarBuilder,
 ) -> std::result::Result<Box<dyn VelocityNet>, NetError> {
     let mismatch = |reason: String| NetError::Mismatch {
-        net: *net,
+        net: Box::new(*net),
         kind,
         reason,
     };
@@ -199,6 +202,21 @@ pub fn build_from_config(
             }
             Ok(Box::new(SourceNet::new(cfg, channels, modes, hermite, vb)?))
         }
+        (NetConfig::Mixture(cfg), StateKind::Spectral { channels, modes }) => {
+            cfg.validate().map_err(mismatch)?;
+            if channels == 0 || !channels.is_multiple_of(2) {
+                return Err(mismatch(format!(
+                    "the mixture net needs Re/Im channel pairs, got {channels} channels"
+                )));
+            }
+            Ok(Box::new(MixtureNet::new(
+                cfg, channels, modes, hermite, vb,
+            )?))
+        }
+        (NetConfig::Mixture(_), StateKind::Points { .. }) => Err(mismatch(
+            "the mixture net needs point-source spectral states; use an MLP for point states"
+                .into(),
+        )),
         (NetConfig::Source(_), StateKind::Points { .. }) => Err(mismatch(
             "the source net needs point-source spectral states; use an MLP for point states".into(),
         )),

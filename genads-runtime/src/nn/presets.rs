@@ -44,6 +44,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::cnn::CnnConfig;
+use super::mixture::MixtureConfig;
 use super::mlp::MlpConfig;
 use super::source::SourceConfig;
 use super::StateKind;
@@ -60,6 +61,12 @@ pub enum Preset {
     Small,
     /// The paper's architectures and settings (10.6M parameters, batch 64).
     Paper,
+    /// `quick` with the boundary-source posterior network ([`super::source`]) for point-source
+    /// states: a softmax over a fixed 96 × 96 lattice of candidate sources whose prior is
+    /// initialised from the training data's histogram, so its samples sit on the lattice. Opt-in
+    /// only: not a neural velocity field in the sense of the other presets, and not used by any
+    /// study. Other states get `quick`'s networks.
+    Lattice,
 }
 
 impl std::fmt::Display for Preset {
@@ -68,6 +75,7 @@ impl std::fmt::Display for Preset {
             Preset::Quick => "quick",
             Preset::Small => "small",
             Preset::Paper => "paper",
+            Preset::Lattice => "lattice",
         })
     }
 }
@@ -79,8 +87,9 @@ impl std::str::FromStr for Preset {
             "quick" => Ok(Preset::Quick),
             "small" => Ok(Preset::Small),
             "paper" => Ok(Preset::Paper),
+            "lattice" => Ok(Preset::Lattice),
             other => Err(format!(
-                "unknown preset `{other}` (expected quick, small or paper)"
+                "unknown preset `{other}` (expected quick, small, paper or lattice)"
             )),
         }
     }
@@ -99,6 +108,8 @@ pub enum NetConfig {
     UNet(UNetConfig),
     /// The boundary-source posterior network (point-source spectral states only).
     Source(SourceConfig),
+    /// The source-mixture network (point-source spectral states only).
+    Mixture(MixtureConfig),
 }
 
 impl NetConfig {
@@ -108,6 +119,10 @@ impl NetConfig {
     pub fn for_backbone(self, backbone: bool) -> NetConfig {
         match self {
             NetConfig::Source(cfg) => NetConfig::Source(SourceConfig {
+                backbone_gate: backbone,
+                ..cfg
+            }),
+            NetConfig::Mixture(cfg) => NetConfig::Mixture(MixtureConfig {
                 backbone_gate: backbone,
                 ..cfg
             }),
@@ -149,7 +164,8 @@ impl Preset {
                 time_scale: 1000,
                 fourier_octaves: 0,
             }),
-            (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Source(SourceConfig {
+            (Preset::Quick, StateKind::Spectral { .. }) => NetConfig::Mixture(MixtureConfig::QUICK),
+            (Preset::Lattice, StateKind::Spectral { .. }) => NetConfig::Source(SourceConfig {
                 grid: 96,
                 support_percent: 60,
                 hidden: 256,
@@ -159,13 +175,15 @@ impl Preset {
                 sub_cell: false,
                 grid_bias_scale: 2.5,
             }),
-            (Preset::Quick, StateKind::Points { .. }) => NetConfig::Mlp(MlpConfig {
-                hidden: 128,
-                depth: 4,
-                time_dim: 64,
-                time_scale: 1000,
-                fourier_octaves: 4,
-            }),
+            (Preset::Quick | Preset::Lattice, StateKind::Points { .. }) => {
+                NetConfig::Mlp(MlpConfig {
+                    hidden: 128,
+                    depth: 4,
+                    time_dim: 64,
+                    time_scale: 1000,
+                    fourier_octaves: 4,
+                })
+            }
         }
     }
 
@@ -174,11 +192,13 @@ impl Preset {
     pub fn training_for(self, kind: StateKind) -> PresetTraining {
         let base = self.training();
         match (self, kind) {
-            (Preset::Quick | Preset::Small, StateKind::Points { .. }) => PresetTraining {
-                batch_size: 1024,
-                lr: 3e-3,
-                ..base
-            },
+            (Preset::Quick | Preset::Small | Preset::Lattice, StateKind::Points { .. }) => {
+                PresetTraining {
+                    batch_size: 1024,
+                    lr: 3e-3,
+                    ..base
+                }
+            }
             _ => base,
         }
     }
@@ -198,7 +218,7 @@ impl Preset {
                 ema_decay: 0.999,
                 ema_start: 500,
             },
-            Preset::Quick => PresetTraining {
+            Preset::Quick | Preset::Lattice => PresetTraining {
                 batch_size: 256,
                 lr: 2e-3,
                 ema_decay: 0.995,
@@ -231,7 +251,7 @@ impl Preset {
                 pixel: true,
                 ..UNetConfig::preset(Preset::Small)
             }),
-            Preset::Quick => NetConfig::UNet(UNetConfig {
+            Preset::Quick | Preset::Lattice => NetConfig::UNet(UNetConfig {
                 pixel: true,
                 ..UNetConfig::preset(Preset::Quick)
             }),
@@ -253,7 +273,7 @@ impl Preset {
                 ema_decay: 0.995,
                 ema_start: 100,
             },
-            Preset::Quick => PresetTraining {
+            Preset::Quick | Preset::Lattice => PresetTraining {
                 batch_size: 32,
                 lr: 1e-3,
                 ema_decay: 0.995,

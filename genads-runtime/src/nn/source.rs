@@ -206,7 +206,7 @@ impl SourceConfig {
 }
 
 /// Fixed Fourier factors of the grid: for mode numbers n_a and positions u_j, cos/sin(2π n_a u_j).
-struct Factors {
+pub(super) struct Factors {
     /// (2K, 2G) = [[C, S], [−S, C]] with C, S of shape (K, G): [y_re, y_im]·this = [Re, Im] of
     /// Σ_b y_b e^(+iθ_bj).
     forward_pair: Tensor,
@@ -221,7 +221,7 @@ struct Factors {
 }
 
 impl Factors {
-    fn new(modes: usize, positions: &[f64], device: &Device) -> Result<Self> {
+    pub(super) fn new(modes: usize, positions: &[f64], device: &Device) -> Result<Self> {
         let (k, g) = (modes, positions.len());
         let n = fft_indices(modes);
         let angle = |a: usize, j: usize| 2.0 * std::f64::consts::PI * n[a] as f64 * positions[j];
@@ -262,6 +262,25 @@ impl Factors {
             backward_mix: Tensor::from_vec(backward_mix, (g, 2 * k), device)?,
         })
     }
+}
+
+/// Re Σ_k y_k e^(i k·(x_j − x_min)) at the G×G positions of `factors`, (B, G_y, G_x), for a
+/// spectrum `y` given as its Re and Im parts (B, K, K) (x modes along dim 1, y modes along dim 2):
+/// the correlation of the spectrum with the point-source template of each position.
+pub(super) fn correlation(factors: &Factors, y_re: &Tensor, y_im: &Tensor) -> Result<Tensor> {
+    let (b, k) = (y_re.dim(0)?, y_re.dim(1)?);
+    let g = factors.forward_real.dim(1)?;
+    // Σ over y modes: W[a, j] = Σ_b y_ab e^(iθ_bj), as [W_re | W_im] (B·K, 2G).
+    let w = Tensor::cat(&[y_re, y_im], 2)?
+        .reshape((b * k, 2 * k))?
+        .matmul(&factors.forward_pair)?
+        .reshape((b, k, 2, g))?;
+    // Σ over x modes: Re Σ_a W[a, j] e^(iθ_ai), rows j: (B·G, 2K) · (2K, G).
+    let w = w
+        .permute((0, 3, 2, 1))?
+        .contiguous()?
+        .reshape((b * g, 2 * k))?;
+    w.matmul(&factors.forward_real)?.reshape((b, g, g))
 }
 
 /// The boundary-source posterior network (see the module documentation).
@@ -344,18 +363,7 @@ impl SourceNet {
 
     /// The correlation part of [`SourceNet::logits`] (without the grid bias), (B, G_y, G_x).
     fn score(&self, y_re: &Tensor, y_im: &Tensor) -> Result<Tensor> {
-        let (b, k, g) = (y_re.dim(0)?, self.modes, self.grid);
-        // Σ over y modes: W[a, j] = Σ_b y_ab e^(iθ_bj), as [W_re | W_im] (B·K, 2G).
-        let w = Tensor::cat(&[y_re, y_im], 2)?
-            .reshape((b * k, 2 * k))?
-            .matmul(&self.factors.forward_pair)?
-            .reshape((b, k, 2, g))?;
-        // Σ over x modes: Re Σ_a W[a, j] e^(iθ_ai), rows j: (B·G, 2K) · (2K, G).
-        let w = w
-            .permute((0, 3, 2, 1))?
-            .contiguous()?
-            .reshape((b * g, 2 * k))?;
-        w.matmul(&self.factors.forward_real)?.reshape((b, g, g))
+        correlation(&self.factors, y_re, y_im)
     }
 
     /// ū_k = Σ_j w_j e^(−iθ_k(j)) for posterior weights (B, G_y, G_x): (Re, Im), each (B, K, K).
@@ -485,7 +493,7 @@ fn softmax_rows(x: &Tensor) -> Result<Tensor> {
 }
 
 /// Softmax over the last axis from candle's differentiable primitives: e^(x − max) / Σ.
-fn softmax_composed(x: &Tensor) -> Result<Tensor> {
+pub(super) fn softmax_composed(x: &Tensor) -> Result<Tensor> {
     let last = x.rank().saturating_sub(1);
     let e = x.broadcast_sub(&x.max_keepdim(last)?.detach())?.exp()?;
     e.broadcast_div(&e.sum_keepdim(last)?)

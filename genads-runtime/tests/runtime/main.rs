@@ -21,3 +21,4 @@ mod physics_path;
 mod solver_convergence;
 mod solver_sampling;
 mod train_resume;
+mod velocity_entry;
