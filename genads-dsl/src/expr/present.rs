@@ -23,12 +23,114 @@ impl Expr {
     /// The normal form, presented for reading (see the module doc). Same value as `self`.
     pub fn present(&self) -> Expr {
         let nf = self.simplify();
-        let candidate = together(&nf);
-        match candidate {
-            Some(c) if c.to_string().chars().count() < nf.to_string().chars().count() => c,
-            _ => nf,
+        let mut best = nf.clone();
+        for c in [together(&nf), hyperbolic_linear(&nf)]
+            .into_iter()
+            .flatten()
+        {
+            if c.to_string().chars().count() < best.to_string().chars().count() {
+                best = c;
+            }
+        }
+        best
+    }
+}
+
+/// `m·(p e^δ + q)/(e^δ + σ)` (σ = ±1) as `m·(a + b·coth(δ/2))` for σ = −1 or
+/// `m·(a + b·tanh(δ/2))` for σ = +1, with a = (p + σq)/2, b = (p − σq)/2: the form
+/// 1 − 2 coth r of the stabilised friction of f = sinh r.
+fn hyperbolic_linear(nf: &Expr) -> Option<Expr> {
+    let terms = terms_of(nf);
+    // One sum kernel B^(−1), shared by every term that has one.
+    let mut kernel: Option<Expr> = None;
+    for t in &terms {
+        let sums: Vec<(Expr, Expr)> = Term::of(t)
+            .pows
+            .into_iter()
+            .filter(|(b, _)| matches!(b, Expr::Add(_)))
+            .collect();
+        match sums.as_slice() {
+            [] => {}
+            [(b, x)] if x.is_int(-1) && kernel.as_ref().is_none_or(|k| k == b) => {
+                kernel = Some(b.clone())
+            }
+            _ => return None,
         }
     }
+    let b = kernel?;
+    let bt: Vec<Term> = terms_of(&b).iter().map(Term::of).collect();
+    let [hi, lo] = bt.as_slice() else { return None };
+    let sigma = lo
+        .coef
+        .as_i64()
+        .filter(|s| s.abs() == 1 && lo.exp.is_int(0) && lo.pows.is_empty())?;
+    if !hi.coef.is_one() || hi.exp.is_int(0) || !hi.pows.is_empty() {
+        return None;
+    }
+    let delta = hi.exp.clone();
+    let numerator = mk_mul(vec![
+        nf.clone(),
+        Expr::Pow(Box::new(b.clone()), Box::new(Expr::int(1))),
+    ]);
+    let nt: Vec<Term> = terms_of(&numerator).iter().map(Term::of).collect();
+    if nt.is_empty() || nt.len() > 2 || nt.iter().any(|t| t.pows != nt[0].pows) {
+        return None;
+    }
+    let (p, q, m_exp) = match nt.as_slice() {
+        [one] => (Number::int(0), one.coef.clone(), one.exp.clone()),
+        [t0, t1] => {
+            let d = mk_add(vec![
+                t0.exp.clone(),
+                mk_mul(vec![Expr::int(-1), t1.exp.clone()]),
+            ]);
+            if d != delta {
+                return None;
+            }
+            (t0.coef.clone(), t1.coef.clone(), t1.exp.clone())
+        }
+        _ => return None,
+    };
+    let s = Number::int(sigma);
+    let half = Number::ratio(1, 2);
+    let a = p.add(&s.mul(&q)).mul(&half);
+    let bb = p.add(&s.mul(&q).neg()).mul(&half);
+    let h = Expr::Func(
+        if sigma < 0 { Func::Coth } else { Func::Tanh },
+        Box::new(mk_mul(vec![Expr::ratio(1, 2), delta])),
+    );
+    let mut sum = Vec::new();
+    if !a.is_zero() {
+        sum.push(Expr::Num(a));
+    }
+    if !bb.is_zero() {
+        sum.push(if bb.is_one() {
+            h
+        } else {
+            Expr::Mul(vec![Expr::Num(bb), h])
+        });
+    }
+    let inner = match sum.len() {
+        0 => return None,
+        1 => sum.pop()?,
+        _ => Expr::Add(sum),
+    };
+    let mut fs: Vec<Expr> = Vec::new();
+    if !m_exp.is_int(0) {
+        fs.push(Expr::Func(Func::Exp, Box::new(m_exp)));
+    }
+    let mu = Term {
+        coef: Number::int(1),
+        exp: Expr::int(0),
+        pows: nt[0].pows.clone(),
+    };
+    if !mu.pows.is_empty() {
+        fs.push(mu.to_expr());
+    }
+    if fs.is_empty() {
+        return Some(inner);
+    }
+    fs.push(inner);
+    Some(Expr::Mul(fs))
 }
 
 /// A product being assembled: coefficient, exponential argument, other factors with integer
