@@ -1,5 +1,6 @@
 //! The syntax tree of a `.genads` file, every node carrying its byte span in the source.
 
+use crate::expr::Number;
 use std::ops::Range;
 
 /// A byte range in the source text.
@@ -32,8 +33,8 @@ pub enum BinOp {
 /// An expression as written (before parameters are substituted).
 #[derive(Debug, Clone, PartialEq)]
 pub enum AstExprKind {
-    /// A numeric literal.
-    Num(f64),
+    /// A numeric literal (exact unless it has more than 15 significant digits).
+    Num(Number),
     /// An identifier: `r`, `pi` or a parameter.
     Ident(String),
     /// Unary minus.
@@ -128,6 +129,8 @@ pub struct EncodingDecl {
 }
 
 /// One statement of a model, with the span of the whole statement in the enclosing `Spanned`.
+// Expressions carry exact numbers inline; a handful of statements per model, not worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     /// `param ...`.

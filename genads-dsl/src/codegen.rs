@@ -266,6 +266,13 @@ fn constants_fn(w: &mut String, d: &Derived, rt: &str) {
         ),
         ("lift_noise", lit(d.lift_noise)),
         ("omega_weighting", d.omega_weighting.to_string()),
+        (
+            "ir_tip",
+            match d.ir_tip {
+                Some(t) => format!("::core::option::Option::Some({})", lit(t)),
+                None => "::core::option::Option::None".into(),
+            },
+        ),
     ];
     for (name, value) in fields {
         let _ = writeln!(w, "            {name}: {value},");
@@ -277,7 +284,7 @@ fn constants_fn(w: &mut String, d: &Derived, rt: &str) {
 
 fn affine_fn(w: &mut String, d: &Derived, ty: &str, rt: &str) -> Result<(), CodegenError> {
     match &d.affine {
-        Affine::ClosedForm { u, dr_du, z } => {
+        Affine::ClosedForm { u, dr_du, z, .. } => {
             let exprs = [("u", u), ("dr_du", dr_du)];
             check_symbols(&exprs)?;
             let _ = writeln!(w, "    /// Closed-form affine parameter (Z = {}).", lit(*z));

@@ -1,7 +1,7 @@
 //! The front door: source text to derived models, with every error as a [`Diagnostic`].
 
 use crate::derive::derive;
-use crate::derived::{Derived, Normalisation, Propagator};
+use crate::derived::{Derived, Encoding, Normalisation, Propagator};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::parser::parse;
 use crate::validate::{expand_model, Sink};
@@ -49,6 +49,10 @@ pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> 
                 );
                 continue;
             }
+            if let Some((span, message, rule)) = uv_finite(&derived) {
+                sink.error(span, message, rule);
+                continue;
+            }
             out.push(derived);
         }
     }
@@ -58,6 +62,35 @@ pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> 
         sink.errors.sort_by_key(|d| d.span.start);
         Err(Diagnostics(sink.errors))
     }
+}
+
+/// The numerical propagator normalises the mode function at the UV boundary, which needs model
+/// variables that stay finite there: a massless field, or stabilised variables
+/// φ̃ = e^((d−Δ)r) φ on a warp with AdS asymptotics of radius L = 1 (for L ≠ 1 the field falls
+/// off as e^(−(d−Δ)r/L) and φ̃ still grows or decays). What training would refuse with "the mode
+/// function does not settle at the UV boundary" is refused here, at the field statement.
+fn uv_finite(m: &Derived) -> Option<(std::ops::Range<usize>, String, String)> {
+    if m.encoding != Encoding::Propagator || m.propagator != Propagator::Numerical || m.m2 == 0.0 {
+        return None;
+    }
+    let unit = m.ads_radius.is_some_and(|l| (l - 1.0).abs() <= 1e-9);
+    if m.stabilised && unit {
+        return None;
+    }
+    let why = match (m.stabilised, m.ads_radius) {
+        (false, _) => "raw variables of a massive field fall off or grow at the boundary".to_string(),
+        (true, Some(l)) => format!(
+            "the warp's AdS radius is L = {} (f'/f → {} at the boundary): φ̃ = e^((d-Δ)r) φ is finite at the boundary only for L = 1",
+            crate::validate::short(l),
+            crate::validate::short(1.0 / l)
+        ),
+        (true, None) => "the warp has no AdS boundary (f'/f does not settle to a positive limit): φ̃ = e^((d-Δ)r) φ does not settle there".to_string(),
+    };
+    Some((
+        m.spans.field.clone(),
+        format!("the numerical propagator of model `{}` cannot be normalised at the UV boundary", m.name),
+        format!("{why}; use a massless field, or stabilised variables on a warp with f'/f → 1 (rescale r)"),
+    ))
 }
 
 /// [`compile`] the file at `path`; an unreadable file becomes a diagnostic too.

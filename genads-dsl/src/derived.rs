@@ -82,7 +82,38 @@ pub enum Propagator {
     Numerical,
 }
 
+/// Δ, m², ν and the radial bounds as exact normal-form constants (rationals stay rationals:
+/// Δ = 3/2 gives m² = −3/4), for display; the f64 fields of [`Derived`] are their values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExactConstants {
+    /// Δ.
+    pub delta: Expr,
+    /// m² = Δ(Δ − d)/L².
+    pub m2: Expr,
+    /// ν = Δ − d/2.
+    pub nu: Expr,
+    /// r_IR.
+    pub r_ir: Expr,
+    /// r_UV.
+    pub r_uv: Expr,
+}
+
+impl Default for ExactConstants {
+    fn default() -> Self {
+        let zero = Expr::int(0);
+        ExactConstants {
+            delta: zero.clone(),
+            m2: zero.clone(),
+            nu: zero.clone(),
+            r_ir: zero.clone(),
+            r_uv: zero,
+        }
+    }
+}
+
 /// The affine parameter u(r) of the Hermite path.
+// One per model; the closed form's expressions inline.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Affine {
     /// u(r) and dr/du in closed form.
@@ -93,9 +124,19 @@ pub enum Affine {
         dr_du: Expr,
         /// Z = ∫_{r_IR}^{r_UV} ds/ω(s).
         z: f64,
+        /// Z as an exact constant, and the antiderivative F(r) of 1/ω used (for display).
+        #[serde(default = "zero_expr")]
+        z_exact: Expr,
+        /// F(r) with F' = 1/ω.
+        #[serde(default = "zero_expr")]
+        antiderivative: Expr,
     },
     /// ∫ds/ω is not elementary: the runtime integrates it numerically.
     Numerical,
+}
+
+fn zero_expr() -> Expr {
+    Expr::int(0)
 }
 
 /// The radial Klein–Gordon backbone, per Fourier mode:
@@ -108,6 +149,19 @@ pub struct Backbone {
     pub laplacian: Expr,
     /// Coefficient of φ in dπ/dr.
     pub mass: Expr,
+}
+
+/// Where a model's statements were written (byte ranges of its source).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceSpans {
+    /// The warp expression.
+    pub warp: std::ops::Range<usize>,
+    /// The field statement.
+    pub field: std::ops::Range<usize>,
+    /// The radial statement.
+    pub radial: std::ops::Range<usize>,
+    /// The model name.
+    pub name: std::ops::Range<usize>,
 }
 
 /// A fully derived model.
@@ -167,6 +221,21 @@ pub struct Derived {
     pub affine: Affine,
     /// Propagator family.
     pub propagator: Propagator,
+    /// The first zero (or end of definition) of f beyond r_IR in the IR direction, within the
+    /// numerical envelope's reach: the numerical propagator starts there with the regular
+    /// (finite-action) Frobenius branch instead of crossing it.
+    #[serde(default)]
+    pub ir_tip: Option<f64>,
+    /// AdS radius L of the warp's boundary asymptotics (f'/f → 1/L), when it has them.
+    #[serde(default)]
+    pub ads_radius: Option<f64>,
+    /// Exact forms of the constants.
+    #[serde(default)]
+    pub exact: ExactConstants,
+    /// Byte spans of the source (warp expression, field and radial statements, model name),
+    /// for diagnostics found after derivation (e.g. by `genads check`'s dry run).
+    #[serde(skip)]
+    pub spans: SourceSpans,
     /// Stable hash of the canonical derived form (hex).
     pub signature: String,
 }

@@ -69,13 +69,32 @@ fn field_line(m: &Derived) -> String {
     }
 }
 
+/// The AdS radius when it is not 1 (it moves the BF bound and the mass).
+fn radius(m: &Derived) -> Option<f64> {
+    m.ads_radius.filter(|l| (l - 1.0).abs() > 1e-9)
+}
+
+/// An exact constant with its value when the exact form is not a plain number.
+fn exact(e: &Expr, v: f64) -> String {
+    let s = e.to_string();
+    if e.as_number().is_some_and(|x| x.is_exact()) || s == n(v) {
+        s
+    } else {
+        format!("{s} = {}", n(v))
+    }
+}
+
 fn bf_line(m: &Derived) -> String {
-    let bf = -(m.d as f64).powi(2) / 4.0;
+    let l = radius(m).unwrap_or(1.0);
+    let bf = -(m.d as f64).powi(2) / (4.0 * l * l);
     let ok = m.m2 >= bf && m.delta > m.d as f64 / 2.0;
+    let bound = match radius(m) {
+        Some(l) => format!("-d²/(4L²) = {} (BF bound, AdS radius L = {})", n(bf), n(l)),
+        None => format!("-d²/4 = {} (BF bound)", n(bf)),
+    };
     format!(
-        "m² = {} ≥ -d²/4 = {} (BF bound) and Δ > d/2 = {}: {}",
-        n(m.m2),
-        n(bf),
+        "m² = {} ≥ {bound} and Δ > d/2 = {}: {}",
+        m.exact.m2,
         n(m.d as f64 / 2.0),
         if ok { "ok" } else { "VIOLATED" }
     )
@@ -121,7 +140,8 @@ fn term(
     show: &dyn Fn(&Expr) -> String,
     times: &str,
 ) -> Option<String> {
-    let c = coef.simplify();
+    // The coefficient as derived (presented); its normal form decides 0 and ±1.
+    let c = coef.clone();
     let pre = if prefix.is_empty() {
         String::new()
     } else {
@@ -196,9 +216,21 @@ fn text(m: &Derived) -> String {
     let _ = writeln!(s, "constants");
     let _ = writeln!(s, "  d              {}", m.d);
     let _ = writeln!(s, "  field          {}", field_line(m));
-    let _ = writeln!(s, "  Δ              {}", n(m.delta));
-    let _ = writeln!(s, "  ν = Δ - d/2    {}", n(m.nu));
-    let _ = writeln!(s, "  m² = Δ(Δ - d)  {}", n(m.m2));
+    let _ = writeln!(s, "  Δ              {}", exact(&m.exact.delta, m.delta));
+    let _ = writeln!(s, "  ν = Δ - d/2    {}", exact(&m.exact.nu, m.nu));
+    match radius(m) {
+        Some(l) => {
+            let _ = writeln!(
+                s,
+                "  m² = Δ(Δ-d)/L² {} (L = {})",
+                exact(&m.exact.m2, m.m2),
+                n(l)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  m² = Δ(Δ - d)  {}", exact(&m.exact.m2, m.m2));
+        }
+    }
     let _ = writeln!(s, "  BF check       {}", bf_line(m));
     let _ = writeln!(
         s,
@@ -276,8 +308,14 @@ fn text(m: &Derived) -> String {
     }
     let _ = writeln!(s, "affine parameter  u(r) = ∫_(r_IR)^r ds/ω / Z");
     match &m.affine {
-        Affine::ClosedForm { u, dr_du, z } => {
-            let _ = writeln!(s, "  Z              {}", n(*z));
+        Affine::ClosedForm {
+            u,
+            dr_du,
+            z,
+            z_exact,
+            ..
+        } => {
+            let _ = writeln!(s, "  Z              {}", exact(z_exact, *z));
             let _ = writeln!(s, "  u(r)           {u}");
             let _ = writeln!(s, "  dr/du = Z ω    {dr_du}");
         }
@@ -303,9 +341,9 @@ fn latex(m: &Derived) -> String {
         s,
         "d &= {}, & \\Delta &= {}, & \\nu &= \\Delta - \\tfrac{{d}}{{2}} = {}, & m^2 &= \\Delta(\\Delta - d) = {} \\geq -\\tfrac{{d^2}}{{4}} = {} \\\\",
         m.d,
-        latex_num(m.delta),
-        latex_num(m.nu),
-        latex_num(m.m2),
+        m.exact.delta.to_latex(),
+        m.exact.nu.to_latex(),
+        m.exact.m2.to_latex(),
         latex_num(-(m.d as f64).powi(2) / 4.0)
     );
     let _ = writeln!(
@@ -348,8 +386,18 @@ fn latex(m: &Derived) -> String {
         );
     }
     match &m.affine {
-        Affine::ClosedForm { u, dr_du, z } => {
-            let _ = writeln!(s, "Z &= {} \\\\", latex_num(*z));
+        Affine::ClosedForm {
+            u,
+            dr_du,
+            z,
+            z_exact,
+            ..
+        } => {
+            if z_exact.as_number().is_some() {
+                let _ = writeln!(s, "Z &= {} \\\\", z_exact.to_latex());
+            } else {
+                let _ = writeln!(s, "Z &= {} = {} \\\\", z_exact.to_latex(), latex_num(*z));
+            }
             let _ = writeln!(s, "u(r) &= {} \\\\", u.to_latex());
             let _ = writeln!(s, "\\frac{{dr}}{{du}} &= {}", dr_du.to_latex());
         }

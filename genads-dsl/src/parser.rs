@@ -337,14 +337,20 @@ fn expr(p: P) -> AstExpr {
             value: AstExprKind::Ident(p.as_str().to_string()),
             span: sp,
         },
-        Rule::number => num(p.as_str().parse().unwrap_or(f64::NAN), sp),
+        Rule::number => Spanned {
+            value: AstExprKind::Num(
+                crate::expr::Number::parse_decimal(p.as_str())
+                    .unwrap_or(crate::expr::Number::F(f64::NAN)),
+            ),
+            span: sp,
+        },
         _ => num(0.0, sp),
     }
 }
 
 fn num(v: f64, span: Span) -> AstExpr {
     Spanned {
-        value: AstExprKind::Num(v),
+        value: AstExprKind::Num(crate::expr::Number::from_f64(v)),
         span,
     }
 }

@@ -50,7 +50,7 @@ pub fn canonical_form(m: &Derived) -> String {
         let _ = writeln!(s, "{key}.mass={}", b.mass.canonical());
     }
     match &m.affine {
-        Affine::ClosedForm { u, dr_du, z } => {
+        Affine::ClosedForm { u, dr_du, z, .. } => {
             let _ = writeln!(s, "affine.u={}", u.canonical());
             let _ = writeln!(s, "affine.dr_du={}", dr_du.canonical());
             num(&mut s, "affine.z", *z);

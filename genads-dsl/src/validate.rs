@@ -9,28 +9,27 @@
 use crate::ast::*;
 use crate::derived::{Normalisation, Prior, PriorComponent};
 use crate::diagnostics::Diagnostic;
-use crate::expr::Expr;
+use crate::expr::{Expr, Func};
 use std::collections::BTreeMap;
 
 /// Names that parameters may not take.
-pub const RESERVED: [&str; 5] = ["r", "pi", "exp", "log", "sqrt"];
+pub const RESERVED: [&str; 11] = [
+    "r", "pi", "exp", "log", "sqrt", "sinh", "cosh", "tanh", "coth", "sech", "csch",
+];
+
+/// The function names, as listed in diagnostics.
+const FUNCTIONS: &str = "exp, log, sqrt, sinh, cosh, tanh, coth, sech, csch";
 
 /// Statements every model must state.
 pub const REQUIRED: [&str; 6] = ["boundary", "warp", "radial", "field", "backbone", "path"];
 
+/// Largest unsimplified derivative of a warp (in tree nodes) the derivation accepts.
+pub const MAX_DERIVATIVE_NODES: usize = 1500;
+
 /// Points at which the warp is checked on the closed radial range (plus both endpoints).
 pub const WARP_SAMPLES: usize = 1000;
 
-/// The field as resolved for one model.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FieldSpec {
-    /// Given by its scaling dimension.
-    Delta(f64),
-    /// Given by its mass squared.
-    Mass2(f64),
-    /// Massless (Δ = d).
-    Massless,
-}
+pub use crate::derived::ExactConstants;
 
 /// One model with every parameter substituted: what the derivation consumes.
 #[derive(Debug, Clone)]
@@ -47,6 +46,10 @@ pub struct ModelSpec {
     pub m2: f64,
     /// Whether declared massless.
     pub massless: bool,
+    /// Δ, m², ν and the radial bounds as exact normal-form constants.
+    pub exact: ExactConstants,
+    /// The AdS radius L of the warp's boundary asymptotics (f'/f → 1/L), if it has them.
+    pub ads_radius: Option<f64>,
     /// f(r) as written, parameters substituted (not simplified).
     pub warp: Expr,
     /// r_IR.
@@ -71,6 +74,12 @@ pub struct ModelSpec {
     pub normalisation_span: Option<Span>,
     /// Span of the model name.
     pub name_span: Span,
+    /// Span of the warp expression.
+    pub warp_span: Span,
+    /// Span of the field statement.
+    pub field_span: Span,
+    /// Span of the radial statement.
+    pub radial_span: Span,
 }
 
 /// Collects diagnostics for one source.
@@ -153,7 +162,7 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
                 sink.error(
                     p.name.span.clone(),
                     format!("`{}` cannot be a parameter name", p.name.value),
-                    "reserved names: r, pi, exp, log, sqrt",
+                    format!("reserved names: r, pi, {FUNCTIONS}"),
                 );
             } else if let Some(q) = st.params.iter().find(|q| q.name.value == p.name.value) {
                 let (l, _) = line_col(sink.source, q.name.span.start);
@@ -276,7 +285,7 @@ fn identifiers(st: &Statements, sink: &mut Sink) {
 fn check_idents(e: &AstExpr, params: &[&str], allow_r: bool, sink: &mut Sink) {
     match &e.value {
         AstExprKind::Num(v) => {
-            if !v.is_finite() {
+            if !v.is_finite() || v.to_f64().is_nan() {
                 sink.error(
                     e.span.clone(),
                     "number out of range",
@@ -299,9 +308,9 @@ fn check_idents(e: &AstExpr, params: &[&str], allow_r: bool, sink: &mut Sink) {
                 return;
             }
             let rule = if allow_r {
-                "known names: r, pi, declared params; functions exp, log, sqrt"
+                format!("known names: r, pi, declared params; functions {FUNCTIONS}")
             } else {
-                "known names: pi and params declared before use; functions exp, log, sqrt"
+                format!("known names: pi and params declared before use; functions {FUNCTIONS}")
             };
             sink.error(e.span.clone(), format!("unknown identifier `{name}`"), rule);
         }
@@ -311,11 +320,11 @@ fn check_idents(e: &AstExpr, params: &[&str], allow_r: bool, sink: &mut Sink) {
             check_idents(b, params, allow_r, sink);
         }
         AstExprKind::Call(name, a) => {
-            if !matches!(name.value.as_str(), "exp" | "log" | "sqrt") {
+            if Func::from_name(&name.value).is_none() {
                 sink.error(
                     name.span.clone(),
                     format!("unknown function `{}`", name.value),
-                    "functions: exp, log, sqrt (powers with ^)",
+                    format!("functions: {FUNCTIONS} (powers with ^)"),
                 );
             }
             check_idents(a, params, allow_r, sink);
@@ -324,12 +333,12 @@ fn check_idents(e: &AstExpr, params: &[&str], allow_r: bool, sink: &mut Sink) {
 }
 
 /// Symbolic form of an AST expression with parameter values substituted (not simplified).
-pub(crate) fn to_expr(e: &AstExpr, env: &BTreeMap<String, f64>) -> Expr {
+pub(crate) fn to_expr(e: &AstExpr, env: &BTreeMap<String, Expr>) -> Expr {
     match &e.value {
-        AstExprKind::Num(v) => Expr::num(*v),
+        AstExprKind::Num(v) => Expr::number(v.clone()),
         AstExprKind::Ident(n) if n == "pi" => Expr::pi(),
         AstExprKind::Ident(n) => match env.get(n) {
-            Some(v) => Expr::num(*v),
+            Some(v) => v.clone(),
             None => Expr::sym(n),
         },
         AstExprKind::Neg(a) => -to_expr(a, env),
@@ -345,18 +354,15 @@ pub(crate) fn to_expr(e: &AstExpr, env: &BTreeMap<String, f64>) -> Expr {
         }
         AstExprKind::Call(f, a) => {
             let a = to_expr(a, env);
-            match f.value.as_str() {
-                "exp" => a.exp(),
-                "log" => a.log(),
-                _ => a.sqrt(),
-            }
+            a.apply(Func::from_name(&f.value).unwrap_or(Func::Sqrt))
         }
     }
 }
 
 /// A parameter environment with the name suffix it contributes.
 struct Env {
-    values: BTreeMap<String, f64>,
+    /// Exact values (normal-form constants) for substitution.
+    values: BTreeMap<String, Expr>,
     ordered: Vec<(String, f64)>,
     suffix: String,
 }
@@ -375,11 +381,11 @@ fn environments(model: &ModelAst, st: &Statements, sink: &mut Sink) -> Vec<Env> 
                 ParamValue::Sweep(vs) => vs.iter().collect(),
             };
             for e in exprs {
-                let Some(v) = constant(e, &env, "", sink) else {
+                let Some((v, exact)) = constant_exact(e, &env, "", sink) else {
                     continue;
                 };
                 let mut values = env.values.clone();
-                values.insert(p.name.value.clone(), v);
+                values.insert(p.name.value.clone(), exact);
                 let mut ordered = env.ordered.clone();
                 ordered.push((p.name.value.clone(), v));
                 let suffix = match p.value {
@@ -420,8 +426,15 @@ fn context(env: &Env) -> String {
 }
 
 fn constant(e: &AstExpr, env: &Env, what: &str, sink: &mut Sink) -> Option<f64> {
-    match to_expr(e, &env.values).eval(&|_| None) {
-        Ok(v) => Some(v),
+    constant_exact(e, env, what, sink).map(|(v, _)| v)
+}
+
+/// A constant's value and its exact normal form (`None`, with a diagnostic, unless finite).
+fn constant_exact(e: &AstExpr, env: &Env, what: &str, sink: &mut Sink) -> Option<(f64, Expr)> {
+    let raw = to_expr(e, &env.values);
+    let exact = raw.simplify();
+    match raw.eval(&|_| None) {
+        Ok(v) => Some((exact.eval(&|_| None).unwrap_or(v), exact)),
         Err(err) => {
             let what = if what.is_empty() { "value" } else { what };
             sink.error(
@@ -462,60 +475,10 @@ fn member(model: &ModelAst, st: &Statements, env: Env, sink: &mut Sink) -> Optio
     }
     let d_u = d as u32;
 
-    // Field.
-    let (field_decl, _) = st.field.clone()?;
-    let field = match field_decl {
-        FieldDecl::Delta(e) => FieldSpec::Delta(constant(e, &env, "Δ", sink)?),
-        FieldDecl::Mass2(e) => FieldSpec::Mass2(constant(e, &env, "m²", sink)?),
-        FieldDecl::Massless => FieldSpec::Massless,
-    };
-    let bf = -d * d / 4.0;
-    let (delta, m2) = match (field, field_decl) {
-        (FieldSpec::Delta(delta), FieldDecl::Delta(e)) => {
-            if delta <= d / 2.0 {
-                sink.error(
-                    e.span.clone(),
-                    format!("scaling dimension too small{ctx}"),
-                    format!(
-                        "Δ = {} is below d/2 = {}: standard quantisation needs Δ > d/2",
-                        fmt(delta),
-                        fmt(d / 2.0)
-                    ),
-                );
-            }
-            (delta, delta * (delta - d))
-        }
-        (FieldSpec::Mass2(m2), FieldDecl::Mass2(e)) => {
-            if m2 < bf {
-                sink.error(
-                    e.span.clone(),
-                    format!("mass below the Breitenlohner-Freedman bound{ctx}"),
-                    format!(
-                        "m² = {} is below the BF bound -d²/4 = {}: the field is unstable",
-                        fmt(m2),
-                        fmt(bf)
-                    ),
-                );
-            } else if m2 == bf {
-                sink.error(
-                    e.span.clone(),
-                    format!("mass at the Breitenlohner-Freedman bound{ctx}"),
-                    format!(
-                        "m² = {} gives Δ = d/2 = {}: standard quantisation needs Δ > d/2",
-                        fmt(m2),
-                        fmt(d / 2.0)
-                    ),
-                );
-            }
-            (d / 2.0 + (d * d / 4.0 + m2).max(0.0).sqrt(), m2)
-        }
-        _ => (d, 0.0),
-    };
-
     // Radial range.
     let (a, b_expr, radial_span) = st.radial.clone()?;
-    let r_ir = constant(a, &env, "r_IR", sink)?;
-    let r_uv = constant(b_expr, &env, "r_UV", sink)?;
+    let (r_ir, r_ir_exact) = constant_exact(a, &env, "r_IR", sink)?;
+    let (r_uv, r_uv_exact) = constant_exact(b_expr, &env, "r_UV", sink)?;
     if r_ir == r_uv {
         sink.error(
             radial_span.clone(),
@@ -531,7 +494,123 @@ fn member(model: &ModelAst, st: &Statements, env: Env, sink: &mut Sink) -> Optio
     // Warp on the closed range.
     let warp_ast = st.warp?;
     let warp = to_expr(warp_ast, &env.values);
-    check_warp(&warp, d, r_ir, r_uv, warp_ast.span.clone(), &ctx, sink);
+    let size = warp.derivative_size("r");
+    if size > MAX_DERIVATIVE_NODES {
+        sink.error(
+            warp_ast.span.clone(),
+            format!("warp factor is too large to derive ({size} nodes in f'(r)){ctx}"),
+            format!(
+                "limits: f'(r) may have at most {MAX_DERIVATIVE_NODES} nodes before simplification"
+            ),
+        );
+        return None;
+    }
+    let warp_ok = check_warp(&warp, d, r_ir, r_uv, warp_ast.span.clone(), &ctx, sink);
+    let ads_radius = if warp_ok {
+        effective_ads_radius(&warp, r_ir, r_uv)
+    } else {
+        None
+    };
+
+    // Field, with the bounds of the warp's AdS radius L (1 unless f'/f → 1/L ≠ 1 at the boundary).
+    let (field_decl, field_span) = st.field.clone()?;
+    let l = ads_radius.unwrap_or(1.0);
+    let unit = (l - 1.0).abs() <= 1e-9;
+    let radius_note = if unit {
+        String::new()
+    } else {
+        format!(
+            " for the warp's AdS radius L = {} (f'/f → {} at the boundary)",
+            short(l),
+            short(1.0 / l)
+        )
+    };
+    let dn = Expr::int(d as i64);
+    let half_d = Expr::ratio(d as i64, 2);
+    let (delta, delta_exact, m2, m2_exact, massless) = match field_decl {
+        FieldDecl::Delta(e) => {
+            let (delta, dx) = constant_exact(e, &env, "Δ", sink)?;
+            if delta <= d / 2.0 {
+                sink.error(
+                    e.span.clone(),
+                    format!("scaling dimension too small{ctx}"),
+                    format!(
+                        "Δ = {} is below d/2 = {}: standard quantisation needs Δ > d/2",
+                        fmt(delta),
+                        fmt(d / 2.0)
+                    ),
+                );
+            }
+            // m² L² = Δ(Δ − d)
+            let mut m2x = (dx.clone() * (dx.clone() - dn.clone())).simplify();
+            if !unit {
+                m2x = (m2x * Expr::float(l).pow(Expr::int(-2))).simplify();
+            }
+            let m2 = value_of(&m2x);
+            (delta, dx, m2, m2x, false)
+        }
+        FieldDecl::Mass2(e) => {
+            let (m2, m2x) = constant_exact(e, &env, "m²", sink)?;
+            let bf = -d * d / (4.0 * l * l);
+            let bound = if unit {
+                format!("-d²/4 = {}", fmt(bf))
+            } else {
+                format!("-d²/(4L²) = {}", short(bf))
+            };
+            if m2 < bf {
+                sink.error(
+                    e.span.clone(),
+                    format!("mass below the Breitenlohner-Freedman bound{ctx}"),
+                    format!(
+                        "m² = {} is below the BF bound {bound}{radius_note}: the field is unstable",
+                        fmt(m2),
+                    ),
+                );
+            } else if m2 == bf {
+                sink.error(
+                    e.span.clone(),
+                    format!("mass at the Breitenlohner-Freedman bound{ctx}"),
+                    format!(
+                        "m² = {} gives Δ = d/2 = {}{radius_note}: standard quantisation needs Δ > d/2",
+                        fmt(m2),
+                        fmt(d / 2.0)
+                    ),
+                );
+            }
+            // Δ = d/2 + sqrt(d²/4 + m² L²)
+            let ml2 = if unit {
+                m2x.clone()
+            } else {
+                (m2x.clone() * Expr::float(l * l)).simplify()
+            };
+            let disc = (half_d.clone().pow(Expr::int(2)) + ml2).simplify();
+            let disc = if value_of(&disc) < 0.0 {
+                Expr::int(0)
+            } else {
+                disc
+            };
+            let dx = (half_d.clone() + disc.sqrt()).simplify();
+            (value_of(&dx), dx, m2, m2x, false)
+        }
+        FieldDecl::Massless => (d, dn.clone(), 0.0, Expr::int(0), true),
+    };
+    let nu_exact = (delta_exact.clone() - half_d).simplify();
+    for (what, v, formula) in [
+        ("Δ", delta, "Δ"),
+        ("m²", m2, "Δ(Δ - d)"),
+        ("ν", value_of(&nu_exact), "Δ - d/2"),
+    ] {
+        if !v.is_finite() {
+            sink.error(
+                field_span.clone(),
+                format!("derived constant {what} is not finite{ctx}"),
+                format!(
+                    "{what} = {formula} evaluates to {v}: every derived constant must be a finite number"
+                ),
+            );
+            return None;
+        }
+    }
 
     // Optional statements and their defaults.
     let backbone = st.backbone?;
@@ -613,7 +692,15 @@ fn member(model: &ModelAst, st: &Statements, env: Env, sink: &mut Sink) -> Optio
         d: d_u,
         delta,
         m2,
-        massless: matches!(field, FieldSpec::Massless),
+        massless,
+        exact: ExactConstants {
+            delta: delta_exact,
+            m2: m2_exact,
+            nu: nu_exact,
+            r_ir: r_ir_exact,
+            r_uv: r_uv_exact,
+        },
+        ads_radius,
         warp,
         r_ir,
         r_uv,
@@ -626,7 +713,19 @@ fn member(model: &ModelAst, st: &Statements, env: Env, sink: &mut Sink) -> Optio
         weighted: st.loss.unwrap_or(true),
         normalisation_span,
         name_span: model.name.span.clone(),
+        warp_span: warp_ast.span.clone(),
+        field_span,
+        radial_span,
     })
+}
+
+/// The f64 value of a closed normal-form constant (NaN if it has none).
+fn value_of(e: &Expr) -> f64 {
+    match e.eval(&|_| None) {
+        Ok(v) => v,
+        Err(crate::expr::EvalError::NonFinite { value, .. }) => value,
+        Err(_) => f64::NAN,
+    }
 }
 
 /// A number with 6 significant digits, for messages.
@@ -673,8 +772,18 @@ fn prior_component(law: &Spanned<PriorLaw>, env: &Env, sink: &mut Sink) -> Optio
     })
 }
 
-/// f, f′ and ω = f^d finite and f > 0 on [min, max] of the range (dense samples + endpoints).
-fn check_warp(warp: &Expr, d: f64, r_ir: f64, r_uv: f64, span: Span, ctx: &str, sink: &mut Sink) {
+/// f, f′ and ω = f^d finite and f > 0 on [min, max] of the range: first at dense samples (clear
+/// messages for gross failures), then proved on the whole interval by interval arithmetic with
+/// bisection, which finds zeros and poles between the samples. Returns whether the warp passed.
+fn check_warp(
+    warp: &Expr,
+    d: f64,
+    r_ir: f64,
+    r_uv: f64,
+    span: Span,
+    ctx: &str,
+    sink: &mut Sink,
+) -> bool {
     let (lo, hi) = (r_ir.min(r_uv), r_ir.max(r_uv));
     let rule = format!(
         "f(r) must be finite and positive on the whole radial range [{}, {}]",
@@ -682,48 +791,123 @@ fn check_warp(warp: &Expr, d: f64, r_ir: f64, r_uv: f64, span: Span, ctx: &str, 
         short(hi)
     );
     let fp = warp.diff("r");
+    let at = |r: f64| -> Result<(), String> {
+        let f = warp
+            .eval_r(r)
+            .map_err(|_| format!("warp factor is not finite at r = {}{ctx}", short(r)))?;
+        if f <= 0.0 {
+            return Err(format!(
+                "warp factor f({}) = {} is not positive{ctx}",
+                short(r),
+                short(f)
+            ));
+        }
+        let omega = f.powf(d);
+        if fp.eval_r(r).is_err() || !omega.is_finite() || omega == 0.0 {
+            return Err(format!(
+                "warp factor is not smooth or ω = f^d overflows at r = {}{ctx}",
+                short(r)
+            ));
+        }
+        Ok(())
+    };
     for i in 0..=WARP_SAMPLES {
         let r = if i == WARP_SAMPLES {
             hi
         } else {
             lo + (hi - lo) * i as f64 / WARP_SAMPLES as f64
         };
-        let f = match warp.eval_r(r) {
-            Ok(f) => f,
-            Err(_) => {
-                sink.error(
-                    span,
-                    format!("warp factor is not finite at r = {}{ctx}", short(r)),
-                    rule,
-                );
-                return;
-            }
-        };
-        if f <= 0.0 {
-            sink.error(
-                span,
-                format!(
-                    "warp factor f({}) = {} is not positive{ctx}",
-                    short(r),
-                    short(f)
-                ),
-                rule,
-            );
-            return;
-        }
-        let omega = f.powf(d);
-        if fp.eval_r(r).is_err() || !omega.is_finite() || omega == 0.0 {
-            sink.error(
-                span,
-                format!(
-                    "warp factor is not smooth or ω = f^d overflows at r = {}{ctx}",
-                    short(r)
-                ),
-                rule,
-            );
-            return;
+        if let Err(message) = at(r) {
+            sink.error(span, message, rule);
+            return false;
         }
     }
+    match prove_positive(warp, &fp, &warp.diff_unsimplified("r"), d, lo, hi) {
+        Ok(()) => true,
+        Err(r) => {
+            let message = match at(r) {
+                Err(m) => m,
+                Ok(()) => format!(
+                    "warp factor cannot be proven finite and positive near r = {}{ctx}: f({}) = {} \
+                     (a zero or a pole between the sample points?)",
+                    short(r),
+                    short(r),
+                    short(warp.eval_r(r).unwrap_or(f64::NAN))
+                ),
+            };
+            sink.error(span, message, rule);
+            false
+        }
+    }
+}
+
+/// Proves f > 0 with f, f′ and f^d finite on [lo, hi] by interval arithmetic and bisection;
+/// on failure, the point where the proof gets stuck (a zero, a pole, or an enclosure too wide to
+/// decide at the finest width).
+fn prove_positive(f: &Expr, fp: &Expr, fp_raw: &Expr, d: f64, lo: f64, hi: f64) -> Result<(), f64> {
+    use crate::expr::interval::Interval;
+    let finest = 1e-10 * (hi - lo).abs().max(1e-3 * hi.abs().max(lo.abs()).max(1.0));
+    // The as-written form and the normal form: either enclosure may be the tighter one (the
+    // normal form removes cancellations such as cosh² − sinh²).
+    let nf = f.simplify();
+    let ok = |a: f64, b: f64| -> bool {
+        let Some(iv) = Interval::new(a, b) else {
+            return false;
+        };
+        let enclose = |e: &Expr| e.eval_interval(iv).filter(|v| v.lo > 0.0);
+        let Some(fv) = enclose(f).or_else(|| enclose(&nf)) else {
+            return false;
+        };
+        fv.lo > 0.0
+            && fv.hi.powf(d).is_finite()
+            && fv.lo.powf(d) > 0.0
+            && (fp_raw.eval_interval(iv).is_some() || fp.eval_interval(iv).is_some())
+    };
+    let pieces = 64;
+    let mut stack: Vec<(f64, f64)> = (0..pieces)
+        .rev()
+        .map(|i| {
+            let a = lo + (hi - lo) * i as f64 / pieces as f64;
+            let b = if i + 1 == pieces {
+                hi
+            } else {
+                lo + (hi - lo) * (i + 1) as f64 / pieces as f64
+            };
+            (a, b)
+        })
+        .collect();
+    let mut budget = 200_000usize;
+    while let Some((a, b)) = stack.pop() {
+        if ok(a, b) {
+            continue;
+        }
+        let m = 0.5 * (a + b);
+        budget = budget.saturating_sub(1);
+        if b - a <= finest || budget == 0 {
+            // Where is it stuck? A point with a non-finite or non-positive value, if any.
+            return Err([a, m, b]
+                .into_iter()
+                .find(|&x| f.eval_r(x).is_err_and(|_| true) || f.eval_r(x).is_ok_and(|v| v <= 0.0))
+                .unwrap_or(m));
+        }
+        stack.push((m, b));
+        stack.push((a, m));
+    }
+    Ok(())
+}
+
+/// The AdS radius of the warp's boundary asymptotics: L = 1/lim f'/f toward the UV boundary
+/// (r → +∞ when r_UV > r_IR, −∞ otherwise), when f'/f settles to a non-zero limit of the
+/// right sign; `None` for other asymptotics (flat, power law) or when the limit cannot be
+/// evaluated.
+pub(crate) fn effective_ads_radius(warp: &Expr, r_ir: f64, r_uv: f64) -> Option<f64> {
+    let s = if r_uv > r_ir { 1.0 } else { -1.0 };
+    let kappa = (warp.diff("r") / warp.clone()).simplify();
+    let at = |t: f64| kappa.eval_r(r_uv + s * t).ok();
+    let (k1, k2, k3) = (at(20.0)?, at(40.0)?, at(80.0)?);
+    let settled = (k3 - k2).abs() <= 1e-7 * k3.abs().max(1e-300)
+        && (k2 - k1).abs() <= 1e-3 * k3.abs().max(1e-300);
+    (settled && s * k3 > 1e-6).then(|| 1.0 / (s * k3))
 }
 
 /// 1-based line and column of a byte offset.

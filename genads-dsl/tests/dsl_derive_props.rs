@@ -49,7 +49,7 @@ proptest! {
         prop_assert!(close(b.friction.eval_r(r).expect("friction"), -(2.0 * delta - 4.0 + 2.0 * fpf)));
         prop_assert!(close(b.mass.eval_r(r).expect("mass"), 2.0 * (2.0 - delta) * (fpf - 1.0)));
         prop_assert!(close(b.laplacian.eval_r(r).expect("lap"), f(r).powi(-2)));
-        if let Affine::ClosedForm { u, dr_du, z } = &m.affine {
+        if let Affine::ClosedForm { u, dr_du, z, .. } = &m.affine {
             let uf = |x: f64| u.eval_r(x).expect("u");
             prop_assert!(uf(0.5).abs() < 1e-9 && (uf(1.5) - 1.0).abs() < 1e-9);
             prop_assert!(close(fd(&uf, r), 1.0 / (z * omega(r))));

@@ -38,12 +38,12 @@ fn table() -> Vec<(String, &'static str, &'static str)> {
         (
             base("exp(q * r)", "0 -> 1", "delta 1.5", off),
             "3:14: unknown identifier `q`",
-            "known names: r, pi, declared params; functions exp, log, sqrt",
+            "known names: r, pi, declared params; functions exp, log, sqrt, sinh, cosh, tanh, coth, sech, csch",
         ),
         (
             base("sin(r)", "0 -> 1", "delta 1.5", off),
             "3:10: unknown function `sin`",
-            "functions: exp, log, sqrt (powers with ^)",
+            "functions: exp, log, sqrt, sinh, cosh, tanh, coth, sech, csch (powers with ^)",
         ),
         (
             base("exp(r)", "0 -> r", "delta 1.5", off),
@@ -53,7 +53,7 @@ fn table() -> Vec<(String, &'static str, &'static str)> {
         (
             body(&format!("    param r = 1\n    {OK}")),
             "2:11: `r` cannot be a parameter name",
-            "reserved names: r, pi, exp, log, sqrt",
+            "reserved names: r, pi, exp, log, sqrt, sinh, cosh, tanh, coth, sech, csch",
         ),
         (
             body(&format!("    param a = 1\n    param a = 2\n    {OK}")),
@@ -63,7 +63,7 @@ fn table() -> Vec<(String, &'static str, &'static str)> {
         (
             body(&format!("    param a = b\n    param b = 2\n    {OK}")),
             "2:15: unknown identifier `b`",
-            "known names: pi and params declared before use; functions exp, log, sqrt",
+            "known names: pi and params declared before use; functions exp, log, sqrt, sinh, cosh, tanh, coth, sech, csch",
         ),
         (
             base("exp(r)", "0 -> 1", "delta 1.5", &format!("    warp exp(2 * r)\n{off}")),
@@ -172,6 +172,41 @@ fn table() -> Vec<(String, &'static str, &'static str)> {
             "`log(0 - 1)` evaluates to NaN (not finite)",
         ),
         (
+            base("(r - 0.50005)^2", "0 -> 1", "delta 1.5", off),
+            "3:10: warp factor cannot be proven finite and positive near r = 0.50005: f(0.50005) = 5.64005e-24 (a zero or a pole between the sample points?)",
+            "f(r) must be finite and positive on the whole radial range [0, 1]",
+        ),
+        (
+            base("1 + 1/(r - 0.50005)^2", "0 -> 1", "delta 1.5", off),
+            "3:10: warp factor cannot be proven finite and positive near r = 0.50005: f(0.50005) = 1.77304e23 (a zero or a pole between the sample points?)",
+            "f(r) must be finite and positive on the whole radial range [0, 1]",
+        ),
+        (
+            base("exp(r)", "0 -> 1", "delta 1e308", off),
+            "5:5: derived constant m² is not finite",
+            "m² = Δ(Δ - d) evaluates to inf: every derived constant must be a finite number",
+        ),
+        (
+            base("exp(2 * r)", "0 -> 1", "mass2 -5", &format!("{off}\n    encoding none")),
+            "5:17: mass below the Breitenlohner-Freedman bound",
+            "m² = -5 is below the BF bound -d²/(4L²) = -4 for the warp's AdS radius L = 0.5 (f'/f → 2 at the boundary): the field is unstable",
+        ),
+        (
+            base("exp(2 * r) + 1", "0 -> 1", "delta 1.5", "    backbone klein_gordon\n    path linear"),
+            "5:5: the numerical propagator of model `m` cannot be normalised at the UV boundary",
+            "the warp's AdS radius is L = 0.5 (f'/f → 2 at the boundary): φ̃ = e^((d-Δ)r) φ is finite at the boundary only for L = 1; use a massless field, or stabilised variables on a warp with f'/f → 1 (rescale r)",
+        ),
+        (
+            base("exp(r) + 1", "0 -> 1", "delta 1.5", "    backbone klein_gordon raw\n    path linear"),
+            "5:5: the numerical propagator of model `m` cannot be normalised at the UV boundary",
+            "raw variables of a massive field fall off or grow at the boundary; use a massless field, or stabilised variables on a warp with f'/f → 1 (rescale r)",
+        ),
+        (
+            base(&format!("r{}", "^r".repeat(40)), "1 -> 2", "delta 1.5", off),
+            "3:10: warp factor is too large to derive (3681 nodes in f'(r))",
+            "limits: f'(r) may have at most 1500 nodes before simplification",
+        ),
+        (
             "// nothing here\n".into(),
             "1:1: no model in this source",
             "a .genads file holds one or more `model name { ... }` blocks",
@@ -203,6 +238,21 @@ fn every_bad_input_gets_its_diagnostic() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n-----\n"));
+}
+
+/// Models the new checks must keep accepting: a stable mass for an AdS radius L = 1/2, the
+/// issue's IR-tip warp, hyperbolic functions in parameters and ranges.
+#[test]
+fn accepted_by_the_new_checks() {
+    for src in [
+        "model m { boundary 2 warp exp(2 * r) radial 0 -> 1 field mass2 -3 backbone off path linear encoding none }",
+        "model m { boundary 2 warp sinh(r) radial 0.5 -> 1.5 field massless backbone klein_gordon raw path linear }",
+        "model m { param a = cosh(0) + tanh(1) boundary 2 warp a * exp(r) radial sech(1) -> coth(1) field delta 1 + sinh(1) backbone off path linear }",
+    ] {
+        if let Err(d) = compile(src, "ok.genads") {
+            panic!("{src}\n{d}");
+        }
+    }
 }
 
 #[test]

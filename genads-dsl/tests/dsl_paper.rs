@@ -79,7 +79,7 @@ fn ads_backbone_matches_paper_section_3_3() {
 #[test]
 fn ads_affine_parameter_matches_paper_section_5_2() {
     let m = ads("1.5", "hermite affine");
-    let Affine::ClosedForm { u, dr_du, z } = &m.affine else {
+    let Affine::ClosedForm { u, dr_du, z, .. } = &m.affine else {
         panic!("AdS affine parameter is elementary");
     };
     // PAPER.md §5.2: Z = 0.4323324, dr/du(r_IR) = 0.4323324, dr/du(r_UV) = 3.1945280.
@@ -205,7 +205,7 @@ fn mass2_and_massless_derive_delta() {
 fn numerical_fallbacks() {
     // A warp whose 1/ω has no elementary antiderivative and no closed-form propagator.
     let m = model(
-        "model m { boundary 2 warp exp(r^2) + 1 radial 0 -> 1 field delta 1.5 backbone klein_gordon path hermite }",
+        "model m { boundary 2 warp exp(r^2) + 1 radial 0 -> 1 field delta 1.5 backbone klein_gordon path hermite encoding none }",
     );
     assert_eq!(m.affine, Affine::Numerical);
     assert_eq!(m.propagator, Propagator::Numerical);

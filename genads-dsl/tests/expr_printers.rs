@@ -4,6 +4,7 @@
 //! must give the same value as evaluating the tree. This pins parenthesisation.
 
 use genads_dsl::expr::{to_rust_cse, Expr};
+use genads_dsl::Func;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
@@ -79,6 +80,12 @@ impl Reader<'_> {
             ("exp", None) => x.exp(),
             ("ln" | "log", None) => x.ln(),
             ("sqrt", None) => x.sqrt(),
+            ("sinh", None) => x.sinh(),
+            ("cosh", None) => x.cosh(),
+            ("tanh", None) => x.tanh(),
+            ("coth", None) => 1.0 / x.tanh(),
+            ("sech", None) => 1.0 / x.cosh(),
+            ("csch", None) => 1.0 / x.sinh(),
             ("powi", Some(n)) => {
                 assert_eq!(n.fract(), 0.0, "powi takes an integer");
                 x.powi(n as i32)
@@ -188,6 +195,12 @@ fn tree() -> impl Strategy<Value = Expr> {
             inner.clone().prop_map(Expr::exp),
             inner.clone().prop_map(Expr::log),
             inner.clone().prop_map(Expr::sqrt),
+            inner.clone().prop_map(|x| x.apply(Func::Sinh)),
+            inner.clone().prop_map(|x| x.apply(Func::Cosh)),
+            inner.clone().prop_map(|x| x.apply(Func::Tanh)),
+            inner.clone().prop_map(|x| x.apply(Func::Coth)),
+            inner.clone().prop_map(|x| x.apply(Func::Sech)),
+            inner.clone().prop_map(|x| x.apply(Func::Csch)),
         ]
     })
 }
@@ -207,7 +220,7 @@ proptest! {
     #[test]
     fn text_and_rust_read_back_to_the_same_value(raw in tree(), r in 0.5f64..2.0, a in 0.5f64..2.0) {
         let id = |s: &str| s.to_string();
-        for e in [raw.clone(), raw.simplify()] {
+        for e in [raw.clone(), raw.simplify(), raw.present()] {
             let Some(v) = value(&e, r, a) else { continue };
             let text = e.to_string();
             let t = read(&text, r, a);

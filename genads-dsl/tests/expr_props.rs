@@ -2,6 +2,7 @@
 //! differences for `diff` and `integrate`, point evaluation before/after `simplify` and `subst`.
 
 use genads_dsl::expr::Expr;
+use genads_dsl::Func;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
@@ -39,6 +40,14 @@ fn positive() -> impl Strategy<Value = Expr> {
             inner.clone().prop_map(|x| x.sqrt()),
             inner.clone().prop_map(|x| x.log().exp()),
             (inner.clone(), inner.clone()).prop_map(|(x, y)| x.pow(Expr::num(0.5) * y.log())),
+            inner.clone().prop_map(|x| x.apply(Func::Sinh)),
+            inner
+                .clone()
+                .prop_map(|x| (Expr::num(0.3) * x).apply(Func::Cosh)),
+            inner.clone().prop_map(|x| x.apply(Func::Tanh)),
+            inner.clone().prop_map(|x| x.apply(Func::Coth)),
+            inner.clone().prop_map(|x| x.apply(Func::Sech)),
+            inner.clone().prop_map(|x| x.apply(Func::Csch)),
         ]
     })
 }
@@ -93,6 +102,23 @@ proptest! {
         let (Some(v0), Some(v1)) = (at(&e, r, a), at(&s, r, a)) else { return Ok(()); };
         let scale = magnitude(&e, r, a).max(magnitude(&s, r, a));
         prop_assert!(close(v0, v1, scale, 1e-9), "{e}  =>  {s}: {v0} vs {v1}");
+    }
+
+    #[test]
+    fn present_preserves_value_and_normal_form(e in signed(), r in 0.5f64..2.0, a in 0.5f64..2.0) {
+        let s = e.simplify();
+        let p = e.present();
+        // Presentation is a function of the normal form, which it does not change: exactly so
+        // for exact coefficients (floats may round differently) and without quotients of sums
+        // (the normal form does not reduce a numerator that is a multiple of its denominator).
+        let key = s.canonical();
+        if !key.contains(" f") && !key.contains("(^ (+") {
+            prop_assert_eq!(p.simplify().canonical(), s.canonical(), "{} => {}", s, p);
+            prop_assert_eq!(p.present().to_string(), p.to_string());
+        }
+        let (Some(v0), Some(v1)) = (at(&s, r, a), at(&p, r, a)) else { return Ok(()); };
+        let scale = magnitude(&s, r, a).max(magnitude(&p, r, a));
+        prop_assert!(close(v0, v1, scale, 1e-9), "{s}  =>  {p}: {v0} vs {v1}");
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct Constants {
     pub lift_noise: f64,
     /// Loss weighted by ω(r_t).
     pub omega_weighting: bool,
+    /// Where f vanishes beyond r_IR (the numerical propagator starts there on the regular branch).
+    pub ir_tip: Option<f64>,
 }
 
 impl Constants {
@@ -68,6 +70,7 @@ impl Constants {
             propagator: derived.propagator.clone(),
             lift_noise: derived.lift_noise,
             omega_weighting: derived.omega_weighting,
+            ir_tip: derived.ir_tip,
         }
     }
     /// Signed radial span Δr = r_UV − r_IR.

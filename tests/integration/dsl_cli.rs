@@ -89,3 +89,38 @@ fn explain_formats_and_model_selection() {
     assert_eq!(code, 1);
     assert!(stderr.contains("available: hsv_scan_p0.1"), "{stderr}");
 }
+
+#[test]
+fn check_dry_runs_the_physics_and_accepts_an_ir_tip() {
+    let dir = std::env::temp_dir().join(format!("genads_dsl_cli_dry_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // Passes the language's checks (massless, no AdS boundary to bound), but its mode function
+    // does not settle at the UV boundary: `train` would fail building the envelopes.
+    let bad = dir.join("flat_uv.genads");
+    std::fs::write(
+        &bad,
+        "model flat_uv {\n    boundary 2\n    warp 2 + tanh(r)\n    radial 0 -> 1\n    field massless\n    backbone klein_gordon raw\n    path linear\n}\n",
+    )
+    .expect("write");
+    let bad = bad.to_string_lossy().into_owned();
+    let (code, _, stderr) = genads(&["check", &bad]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("error: model `flat_uv` cannot be trained: ")
+            && stderr.contains(&format!(" --> {bad}:3:10\n"))
+            && stderr.contains("= rule: `check` builds what `train` builds"),
+        "{stderr}"
+    );
+    // The IR-tip warp: f = sinh r vanishes at r = 0, beyond r_IR = 0.5; it checks (and
+    // its envelopes are built, on the regular branch at the tip).
+    let tip = dir.join("tip.genads");
+    std::fs::write(
+        &tip,
+        "model tip { boundary 2 warp sinh(r) radial 0.5 -> 1.5 field massless backbone klein_gordon raw path linear }\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = genads(&["check", &tip.to_string_lossy()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("1 model (tip)"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

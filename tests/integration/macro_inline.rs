@@ -227,3 +227,74 @@ fn inline_hsv_scan() {
         reference.derived().signature
     );
 }
+
+// User warps with hyperbolic functions: the generated code (Rust's sinh/cosh/tanh, reciprocals
+// for coth/sech/csch) agrees with the interpreter and with the hand derivation.
+genads::genads_model! {
+    name = InlineSinhTip;
+    model sinh_tip {
+        boundary 2
+        warp sinh(r)
+        radial 0.5 -> 1.5
+        field massless
+        backbone klein_gordon raw
+        path linear
+    }
+}
+
+genads::genads_model! {
+    name = InlineCoshHermite;
+    model cosh_hermite {
+        param a = coth(2) * tanh(2)        // = 1, written with hyperbolic functions
+        boundary 2
+        warp a * cosh(r)
+        radial sech(0) - 1 -> csch(1) * sinh(1)   // 0 -> 1
+        field delta 1.5
+        backbone klein_gordon stabilised
+        path hermite affine
+        encoding none
+    }
+}
+
+fn interpreted_source(source: &str) -> genads::runtime::interpreter::Interpreted {
+    let models = genads::dsl::compile(source, "inline").unwrap_or_else(|d| panic!("{d}"));
+    let derived = genads::dsl::select(models, None).expect("one model");
+    genads::runtime::interpreter::Interpreted::new(derived).expect("interpretable")
+}
+
+#[test]
+fn inline_hyperbolic_warps() {
+    let tip = interpreted_source(
+        "model sinh_tip { boundary 2 warp sinh(r) radial 0.5 -> 1.5 field massless \
+         backbone klein_gordon raw path linear }",
+    );
+    check_scalars(&InlineSinhTip, InlineSinhTip::SIGNATURE, &tip);
+    let cosh = interpreted_source(
+        "model cosh_hermite { param a = coth(2) * tanh(2) boundary 2 warp a * cosh(r) \
+         radial sech(0) - 1 -> csch(1) * sinh(1) field delta 1.5 backbone klein_gordon stabilised \
+         path hermite affine encoding none }",
+    );
+    check_scalars(&InlineCoshHermite, InlineCoshHermite::SIGNATURE, &cosh);
+    // Hand derivation: f = sinh r gives ω = sinh² r, ω' = sinh 2r, raw friction −2 coth r,
+    // laplacian csch² r; f = cosh r gives stabilised friction 1 − 2 tanh r, mass tanh r − 1,
+    // u(r) = tanh r / tanh 1.
+    for r in [0.5f64, 0.8, 1.5] {
+        let c = InlineSinhTip.radial(r);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        assert!(close(c.omega, r.sinh().powi(2)), "ω({r})");
+        assert!(close(c.omega_prime, (2.0 * r).sinh()), "ω'({r})");
+        assert!(close(c.friction, -2.0 / r.tanh()), "friction({r})");
+        assert!(close(c.laplacian, r.sinh().powi(-2)), "laplacian({r})");
+        let t = r - 0.5;
+        let c = InlineCoshHermite.radial(t);
+        assert!(
+            close(c.friction, 1.0 - 2.0 * t.tanh()),
+            "cosh friction({t})"
+        );
+        assert!(close(c.mass, t.tanh() - 1.0), "cosh mass({t})");
+        assert!(
+            close(InlineCoshHermite.affine(t).u, t.tanh() / 1f64.tanh()),
+            "u({t})"
+        );
+    }
+}

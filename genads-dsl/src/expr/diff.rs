@@ -9,14 +9,35 @@ impl Expr {
         self.diff_raw(var).simplify()
     }
 
+    /// Number of nodes of the tree.
+    pub fn size(&self) -> usize {
+        1 + match self {
+            Expr::Num(_) | Expr::Pi | Expr::Sym(_) => 0,
+            Expr::Add(xs) | Expr::Mul(xs) => xs.iter().map(Expr::size).sum(),
+            Expr::Pow(b, e) => b.size() + e.size(),
+            Expr::Func(_, a) => a.size(),
+        }
+    }
+
+    /// Size of the unsimplified derivative (cheap; guards the cost of [`Expr::diff`]).
+    pub fn derivative_size(&self, var: &str) -> usize {
+        self.diff_raw(var).size()
+    }
+
+    /// The derivative as the chain, product and power rules give it, not simplified (for
+    /// interval enclosures, which the expanded normal form can widen).
+    pub fn diff_unsimplified(&self, var: &str) -> Expr {
+        self.diff_raw(var)
+    }
+
     /// Unsimplified derivative (chain, product and power rules).
     fn diff_raw(&self, var: &str) -> Expr {
         if !self.depends_on(var) {
-            return Expr::Num(0.0);
+            return Expr::int(0);
         }
         match self {
-            Expr::Num(_) | Expr::Pi => Expr::Num(0.0),
-            Expr::Sym(_) => Expr::Num(1.0),
+            Expr::Num(_) | Expr::Pi => Expr::int(0),
+            Expr::Sym(_) => Expr::int(1),
             Expr::Add(xs) => Expr::Add(xs.iter().map(|x| x.diff_raw(var)).collect()),
             Expr::Mul(xs) => {
                 let mut terms = Vec::with_capacity(xs.len());
@@ -36,7 +57,7 @@ impl Expr {
                     // d(b^e) = e · b^(e-1) · b'
                     Expr::Mul(vec![
                         e.clone(),
-                        b.clone().pow(e.clone() + Expr::Num(-1.0)),
+                        b.clone().pow(e.clone() + Expr::int(-1)),
                         b.diff_raw(var),
                     ])
                 } else {
@@ -47,7 +68,7 @@ impl Expr {
                         sum.push(Expr::Mul(vec![
                             e.clone(),
                             b.diff_raw(var),
-                            b.clone().pow(Expr::Num(-1.0)),
+                            b.clone().pow(Expr::int(-1)),
                         ]));
                     }
                     Expr::Mul(vec![self.clone(), Expr::Add(sum)])
@@ -56,10 +77,17 @@ impl Expr {
             Expr::Func(f, a) => {
                 let inner = a.diff_raw(var);
                 let a = a.as_ref().clone();
+                let sq = |e: Expr| e.pow(Expr::int(2));
                 let outer = match f {
                     Func::Exp => a.exp(),
-                    Func::Log => a.pow(Expr::Num(-1.0)),
-                    Func::Sqrt => Expr::Mul(vec![Expr::Num(0.5), a.pow(Expr::Num(-0.5))]),
+                    Func::Log => a.pow(Expr::int(-1)),
+                    Func::Sqrt => Expr::Mul(vec![Expr::ratio(1, 2), a.pow(Expr::ratio(-1, 2))]),
+                    Func::Sinh => a.apply(Func::Cosh),
+                    Func::Cosh => a.apply(Func::Sinh),
+                    Func::Tanh => sq(a.apply(Func::Sech)),
+                    Func::Coth => -sq(a.apply(Func::Csch)),
+                    Func::Sech => -(a.clone().apply(Func::Sech) * a.apply(Func::Tanh)),
+                    Func::Csch => -(a.clone().apply(Func::Csch) * a.apply(Func::Coth)),
                 };
                 Expr::Mul(vec![outer, inner])
             }
@@ -74,7 +102,7 @@ impl Expr {
 
     /// Replaces every symbol named in `values` by its number, then simplifies.
     pub fn subst_all(&self, values: &BTreeMap<String, f64>) -> Expr {
-        self.replace(&|s| values.get(s).map(|v| Expr::Num(*v)))
+        self.replace(&|s| values.get(s).map(|v| Expr::num(*v)))
             .simplify()
     }
 

@@ -1,6 +1,6 @@
 //! Numerical evaluation, free symbols and constant detection.
 
-use super::{Expr, Func};
+use super::Expr;
 use std::collections::BTreeSet;
 
 /// Why an expression could not be evaluated to a finite number.
@@ -24,7 +24,7 @@ impl Expr {
     /// innermost sub-expression whose value is not finite (log of a negative number, overflow, ...).
     pub fn eval(&self, vars: &dyn Fn(&str) -> Option<f64>) -> Result<f64, EvalError> {
         let value = match self {
-            Expr::Num(v) => *v,
+            Expr::Num(v) => v.to_f64(),
             Expr::Pi => std::f64::consts::PI,
             Expr::Sym(s) => vars(s).ok_or_else(|| EvalError::UnknownSymbol(s.clone()))?,
             Expr::Add(xs) => {
@@ -50,14 +50,7 @@ impl Expr {
                     b.powf(e)
                 }
             }
-            Expr::Func(f, a) => {
-                let a = a.eval(vars)?;
-                match f {
-                    Func::Exp => a.exp(),
-                    Func::Log => a.ln(),
-                    Func::Sqrt => a.sqrt(),
-                }
-            }
+            Expr::Func(f, a) => f.apply(a.eval(vars)?),
         };
         if value.is_finite() {
             Ok(value)

@@ -1,6 +1,6 @@
 //! A total order on expressions: the canonical order of terms and factors.
 //!
-//! Literals compare by `f64::total_cmp`; powers compare as (base, exponent) against other nodes
+//! Literals compare by value; powers compare as (base, exponent) against other nodes
 //! taken as (node, 1), so `r`, `r^2` and `r^(-1)` sort next to each other.
 
 use super::Expr;
@@ -18,21 +18,20 @@ fn rank(e: &Expr) -> u8 {
     }
 }
 
-const ONE: Expr = Expr::Num(1.0);
-
 /// Base and exponent of a node seen as a power (`x` is `x^1`).
-fn as_power(e: &Expr) -> (&Expr, &Expr) {
+fn as_power<'a>(e: &'a Expr, one: &'a Expr) -> (&'a Expr, &'a Expr) {
     match e {
         Expr::Pow(b, x) => (b, x),
-        _ => (e, &ONE),
+        _ => (e, one),
     }
 }
 
 /// The canonical total order.
 pub(crate) fn cmp_expr(a: &Expr, b: &Expr) -> Ordering {
     if matches!(a, Expr::Pow(..)) || matches!(b, Expr::Pow(..)) {
-        let (ab, ae) = as_power(a);
-        let (bb, be) = as_power(b);
+        let one = Expr::int(1);
+        let (ab, ae) = as_power(a, &one);
+        let (bb, be) = as_power(b, &one);
         if matches!(a, Expr::Pow(..)) && matches!(b, Expr::Pow(..)) {
             return cmp_expr(ab, bb).then_with(|| cmp_expr(ae, be));
         }
@@ -41,7 +40,9 @@ pub(crate) fn cmp_expr(a: &Expr, b: &Expr) -> Ordering {
             .then_with(|| rank(a).cmp(&rank(b)));
     }
     match (a, b) {
-        (Expr::Num(x), Expr::Num(y)) => x.total_cmp(y),
+        (Expr::Num(x), Expr::Num(y)) => {
+            x.cmp_value(y).then_with(|| x.is_exact().cmp(&y.is_exact()))
+        }
         (Expr::Pi, Expr::Pi) => Ordering::Equal,
         (Expr::Sym(x), Expr::Sym(y)) => x.cmp(y),
         (Expr::Func(f, x), Expr::Func(g, y)) => f.cmp(g).then_with(|| cmp_expr(x, y)),

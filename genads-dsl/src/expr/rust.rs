@@ -1,7 +1,7 @@
 //! Machine-facing printers: Rust source (`to_rust`, `to_rust_cse`) and the canonical serialisation.
 
 use super::print::display_terms;
-use super::{Expr, Func};
+use super::{Expr, Func, Number};
 use std::collections::HashMap;
 
 // Precedence of emitted Rust expressions.
@@ -77,7 +77,7 @@ impl RustPrinter<'_> {
 
     fn render(&mut self, e: &Expr) -> (String, u8) {
         match e {
-            Expr::Num(v) => rust_lit(*v),
+            Expr::Num(v) => rust_lit(v.to_f64()),
             Expr::Pi => ("std::f64::consts::PI".into(), PRIMARY),
             Expr::Sym(s) => ((self.symbol)(s), PRIMARY),
             Expr::Add(ts) if ts.is_empty() => rust_lit(0.0),
@@ -102,19 +102,28 @@ impl RustPrinter<'_> {
             Expr::Mul(fs) => {
                 let mut num = Vec::new();
                 let mut den = Vec::new();
+                let mut den_pows: Vec<Expr> = Vec::new();
                 for f in fs {
                     match f {
-                        Expr::Pow(b, x) if matches!(x.as_ref(), Expr::Num(v) if *v == -1.0) => {
-                            den.push(b.as_ref())
+                        Expr::Pow(b, x) if x.is_int(-1) => den.push(b.as_ref()),
+                        Expr::Pow(b, x)
+                            if x.as_number().is_some_and(|v| {
+                                v.is_negative() && v.is_integer() && v.to_f64() >= -64.0
+                            }) =>
+                        {
+                            let k = x.as_number().map(|v| v.neg()).unwrap_or(Number::int(1));
+                            den_pows.push(Expr::Pow(b.clone(), Box::new(Expr::Num(k))));
                         }
                         other => num.push(other),
                     }
                 }
+                let den_pows_ref: Vec<&Expr> = den_pows.iter().collect();
+                den.extend(den_pows_ref);
                 let mut out = String::new();
                 let mut neg = false;
                 let mut first = true;
                 for (i, f) in num.iter().enumerate() {
-                    if i == 0 && matches!(f, Expr::Num(v) if *v == -1.0) && num.len() > 1 {
+                    if i == 0 && f.is_int(-1) && num.len() > 1 {
                         neg = true;
                         continue;
                     }
@@ -155,12 +164,22 @@ impl RustPrinter<'_> {
             Expr::Func(f, a) => {
                 let arg = self.expr(a);
                 let arg = paren(arg, PRIMARY);
-                let m = match f {
-                    Func::Exp => "exp",
-                    Func::Log => "ln",
-                    Func::Sqrt => "sqrt",
+                let (m, reciprocal) = match f {
+                    Func::Exp => ("exp", false),
+                    Func::Log => ("ln", false),
+                    Func::Sqrt => ("sqrt", false),
+                    Func::Sinh => ("sinh", false),
+                    Func::Cosh => ("cosh", false),
+                    Func::Tanh => ("tanh", false),
+                    Func::Coth => ("tanh", true),
+                    Func::Sech => ("cosh", true),
+                    Func::Csch => ("sinh", true),
                 };
-                (format!("{arg}.{m}()"), PRIMARY)
+                if reciprocal {
+                    (format!("(1.0_f64 / {arg}.{m}())"), PRIMARY)
+                } else {
+                    (format!("{arg}.{m}()"), PRIMARY)
+                }
             }
         }
     }
@@ -190,10 +209,7 @@ fn key(e: &Expr) -> String {
 
 fn write_key(e: &Expr, out: &mut String) {
     match e {
-        Expr::Num(v) => {
-            let v = if *v == 0.0 { 0.0 } else { *v };
-            out.push_str(&format!("n{v:?}"));
-        }
+        Expr::Num(v) => out.push_str(&v.key()),
         Expr::Pi => out.push_str("pi"),
         Expr::Sym(s) => out.push_str(&format!("s{}:{s}", s.len())),
         Expr::Add(xs) | Expr::Mul(xs) => {
@@ -216,11 +232,9 @@ fn write_key(e: &Expr, out: &mut String) {
             out.push(')');
         }
         Expr::Func(f, a) => {
-            out.push_str(match f {
-                Func::Exp => "(exp ",
-                Func::Log => "(log ",
-                Func::Sqrt => "(sqrt ",
-            });
+            out.push('(');
+            out.push_str(f.name());
+            out.push(' ');
             write_key(a, out);
             out.push(')');
         }

@@ -20,6 +20,16 @@
 //!    massless fields); otherwise the tail does not converge and an error is returned.
 //! 3. k = 0 returns (1, 0) by convention (the zero mode is the source itself, exact for stabilised
 //!    AdS and for massless fields).
+//!
+//! **IR tip.** A warp that vanishes beyond r_IR (f → 0 at r_tip, as in global-type slicings) ends
+//! the space there; the walk of step 1 never crosses r_tip ([`NumericalOptions::ir_tip`], found
+//! by the derivation). Near a tip the mode equation is regular-singular, φ ~ ρ^α with ρ the
+//! distance from the tip and α² − (1 + A)α − B = 0 (A = ρ·F toward the UV, B = ρ²·(L|k|² + M)):
+//! one branch α₊ > 0 has finite action ∫ω(φ'² + |k|² f^(−2) φ²) at the tip, the other diverges.
+//! When the walk reaches the tip before its optical depth, the integration starts a small
+//! distance from the tip on the regular branch, y = α₊/ρ; integrating toward the UV the regular
+//! solution is the growing one, so the start's error decays. (Tips where f vanishes faster than
+//! linearly have a divergent optical depth: the WKB start is reached before the tip.)
 
 use crate::{Error, Physics, Result};
 
@@ -60,6 +70,9 @@ pub struct NumericalOptions {
     pub uv_span: f64,
     /// Step budget of each integration leg.
     pub max_steps: usize,
+    /// Where the space ends beyond r_IR (f → 0), if it does: the IR walk stops there and starts
+    /// on the regular branch.
+    pub ir_tip: Option<f64>,
 }
 
 impl Default for NumericalOptions {
@@ -71,6 +84,7 @@ impl Default for NumericalOptions {
             ir_span: 400.0,
             uv_span: 400.0,
             max_steps: 200_000,
+            ir_tip: None,
         }
     }
 }
@@ -85,7 +99,10 @@ pub fn numerical_envelope_of<P: Physics + ?Sized>(model: &P, k_abs: f64) -> Resu
         k_abs,
         c.r_uv,
         dir,
-        &NumericalOptions::default(),
+        &NumericalOptions {
+            ir_tip: c.ir_tip,
+            ..NumericalOptions::default()
+        },
     )
 }
 
@@ -121,25 +138,50 @@ pub fn numerical_envelope(
     coeffs(r_uv)
         .ok_or_else(|| Error::Invalid(format!("mode equation is not finite at r_UV = {r_uv}")))?;
 
-    // 1. Walk into the IR accumulating the optical depth.
+    // 1. Walk into the IR accumulating the optical depth, never past an IR tip.
+    let tip = opts
+        .ir_tip
+        .filter(|t| t.is_finite() && s * (r_uv - t) > 0.0);
+    let rho0 = tip.map(|t| (1e-6 * (r_uv - t).abs()).max(1e-12));
     let mut r_start = r_uv;
     let mut depth = 0.0;
     let mut h = 0.01;
+    let mut at_tip = false;
     while depth < opts.ir_depth && (r_start - r_uv).abs() < opts.ir_span {
-        let r_next = r_start - s * h;
+        let mut r_next = r_start - s * h;
+        if let (Some(t), Some(rho)) = (tip, rho0) {
+            if s * (r_next - t) <= rho {
+                r_next = t + s * rho;
+                at_tip = true;
+            }
+        }
         match coeffs(r_next) {
             Some((f, g)) => {
-                depth += 2.0 * (0.25 * f * f + g).max(0.0).sqrt() * h;
+                depth += 2.0 * (0.25 * f * f + g).max(0.0).sqrt() * (r_next - r_start).abs();
                 r_start = r_next;
                 h = (h * 1.1).min(0.5);
             }
             None => break, // IR singularity: start just inside it.
         }
+        if at_tip {
+            break;
+        }
     }
     let (f0, g0) = coeffs(r_start)
         .ok_or_else(|| Error::Invalid("mode equation not finite in the IR".into()))?;
-    let disc = (0.25 * f0 * f0 + g0).max(0.0).sqrt();
-    let y0 = 0.5 * f0 + s * disc;
+    let y0 = match (tip, at_tip && depth < opts.ir_depth) {
+        (Some(t), true) => {
+            // Regular (finite-action) Frobenius branch at the tip.
+            let rho = s * (r_start - t);
+            let (a, b) = (s * f0 * rho, g0 * rho * rho);
+            let alpha = 0.5 * ((1.0 + a) + ((1.0 + a) * (1.0 + a) + 4.0 * b).max(0.0).sqrt());
+            s * alpha / rho
+        }
+        _ => {
+            let disc = (0.25 * f0 * f0 + g0).max(0.0).sqrt();
+            0.5 * f0 + s * disc
+        }
+    };
 
     // 2. Integrate (y, ln φ) from r_start to r_uv.
     let rhs = |r: f64, st: [f64; 2]| -> [f64; 2] {

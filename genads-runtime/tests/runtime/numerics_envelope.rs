@@ -211,3 +211,46 @@ fn numerical_rejects_unnormalisable() {
         (1.0, 0.0)
     );
 }
+
+/// A warp with an IR tip (f = sinh r vanishes at r = 0, beyond r_IR = 0.5), massless field in raw
+/// variables, d = 2: φ = u/sinh r turns the mode equation φ'' + 2 coth r φ' = (|k|²/sinh² r) φ
+/// into u'' = (1 + |k|²/sinh² r) u. For |k|² = 2 its solutions are u₁ = 1/sinh r and
+/// u₂ = (sinh 2r/2 − r)/(2 sinh r) (reduction of order); only u₂/sinh r stays finite at the tip,
+/// and it tends to 1/2 at the boundary. So env_φ(r_UV) = (sinh r cosh r − r)/sinh² r and
+/// env_π = 2(r cosh r − sinh r)/sinh³ r at r = r_UV (hand derivation).
+#[test]
+fn numerical_envelope_is_regular_at_an_ir_tip() {
+    use genads_runtime::interpreter::Interpreted;
+    use genads_runtime::Physics;
+    let src = "model tip { boundary 2 warp sinh(r) radial 0.5 -> 1 field massless \
+               backbone klein_gordon raw path linear }";
+    let m = genads_dsl::select(genads_dsl::compile(src, "tip").expect("compiles"), None).unwrap();
+    assert_eq!(m.propagator, Propagator::Numerical);
+    let tip = m.ir_tip.expect("the derivation finds the tip");
+    assert!(tip.abs() < 1e-9, "tip at {tip}");
+    let physics = Interpreted::new(m.clone()).expect("interpreted");
+    let (g, h) = physics.envelope(2f64.sqrt()).expect("envelope");
+    let r = 1.0f64;
+    let (s, c) = (r.sinh(), r.cosh());
+    let (g0, h0) = ((s * c - r) / (s * s), 2.0 * (r * c - s) / s.powi(3));
+    assert!((g - g0).abs() < 1e-7, "φ {g} vs {g0}");
+    assert!((h - h0).abs() < 1e-7, "π {h} vs {h0}");
+    // The Klein–Gordon residual of the envelope as a function of r_UV, at other |k| too.
+    for k in [0.3, 1.0, 2.5] {
+        let at = |r_uv: f64| {
+            let mut m = m.clone();
+            m.r_uv = r_uv;
+            Interpreted::new(m).unwrap().envelope(k).unwrap().0
+        };
+        let (d1, d2) = fd(&at, 1.0, 1e-3);
+        let phi = at(1.0);
+        let res = d2 + 2.0 / r.tanh() * d1 - k * k / (s * s) * phi;
+        assert!(
+            res.abs() < 1e-4 * (1.0 + d2.abs()),
+            "k = {k}: residual {res}"
+        );
+    }
+    // Without the tip the deep-IR walk crosses r = 0 and fails (what `train` reported before).
+    let eq = |r: f64| (-2.0 / r.tanh(), 1.0 / (r.sinh() * r.sinh()), 0.0);
+    assert!(numerical_envelope(&eq, 2f64.sqrt(), 1.0, 1.0, &NumericalOptions::default()).is_err());
+}

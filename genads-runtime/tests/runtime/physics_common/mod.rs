@@ -59,6 +59,10 @@ fn base(name: &str, d: u32, delta: f64, r_ir: f64, r_uv: f64) -> Derived {
         },
         affine: Affine::Numerical,
         propagator: Propagator::Numerical,
+        ir_tip: None,
+        ads_radius: None,
+        exact: Default::default(),
+        spans: Default::default(),
         signature: "test".into(),
     }
 }
@@ -88,6 +92,8 @@ pub fn ads(d: u32, delta: f64, r_ir: f64, r_uv: f64, path: PathKind) -> Derived 
         u: (n(1.0) - (n(-df) * (r() - n(r_ir))).exp()) / n(1.0 - (-df * (r_uv - r_ir)).exp()),
         dr_du: n(z) * (n(df) * r()).exp(),
         z,
+        z_exact: n(z),
+        antiderivative: n(0.0),
     };
     m.propagator = Propagator::Ads { nu: m.nu };
     m
@@ -145,6 +151,8 @@ pub fn flat(d: u32, delta: f64, path: PathKind, alpha: f64, encoding: Encoding) 
         u: r(),
         dr_du: n(1.0),
         z: 1.0,
+        z_exact: n(1.0),
+        antiderivative: r(),
     };
     m.propagator = Propagator::Flat { mass2: 0.0 };
     m
