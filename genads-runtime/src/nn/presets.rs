@@ -192,6 +192,10 @@ impl Preset {
     pub fn training_for(self, kind: StateKind) -> PresetTraining {
         let base = self.training();
         match (self, kind) {
+            (Preset::Quick, StateKind::Spectral { .. }) => PresetTraining {
+                batch_size: 64,
+                ..base
+            },
             (Preset::Quick | Preset::Small | Preset::Lattice, StateKind::Points { .. }) => {
                 PresetTraining {
                     batch_size: 1024,
