@@ -16,6 +16,11 @@
 //! * the MLP outputs a Gaussian mixture over the source position: M weights, continuous means
 //!   and widths; ū is its characteristic function, Σ_m w_m e^(−i k·(μ_m − x_min)) e^(−|k|²σ_m²/2),
 //!   in closed form;
+//! * optionally (`anchored`, from `anchor_from` on) some components are placed relative to the
+//!   likelihood's peak x̂ ([`super::peak`]): late in the flow the posterior is a narrow peak at x̂,
+//!   which an MLP regressing positions from a coarse image only approximates (it pulls samples
+//!   towards the cell centres), while early on x̂ is a peak of the noise, so those components are
+//!   switched off before `anchor_from`;
 //! * velocity_{X,c,k} = A^{Xφ}_{c,k}(t) φ̃_{c,k} + A^{Xπ}_{c,k}(t) π̃_{c,k} + B^X_{c,k}(t) ū_k
 //!   for X ∈ {φ̃, π̃} (Hermite paths: π̃ only), minus β ⊙ the backbone's velocity with the gate.
 //!
@@ -33,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use super::activation::silu;
 use super::layers::linear;
 use super::mode_mix::{mode_affine, weighted_spectrum};
+use super::peak::{image_maxima, PeakFinder};
 use super::source::{correlation, softmax_composed, Factors};
 use super::time_embedding::{SinusoidalEmbedding, MAX_PERIOD};
 use super::VelocityNet;
@@ -66,6 +72,28 @@ const MEAN_SCALE: f64 = 0.25;
 
 /// Floor of the per-sample standard deviation of the correlation image.
 const STD_FLOOR: f64 = 1e-6;
+
+/// Bounds of the anchor's Laplace width σ_L (box fractions): below the finest template period by
+/// far, above it the likelihood no longer localises the source.
+const MIN_ANCHOR_WIDTH: f64 = 1e-4;
+const MAX_ANCHOR_WIDTH: f64 = 0.25;
+
+/// How far the anchored logits are lowered before `anchor_from`, and over how much time the
+/// lowering ramps out.
+const ANCHOR_OFF: f64 = 30.0;
+
+/// The local posterior's stencil spans ± this many Laplace widths with unit spacing.
+const STENCIL_RADIUS: usize = 4;
+
+/// The prior table is stored divided by this (see `PRIOR_SCALE`).
+const PRIOR_GRID_SCALE: f64 = 25.0;
+const ANCHOR_RAMP: f64 = 0.05;
+
+/// The MLP reads (ln σ_L − centre)/spread and the peak's standardised height / spread, O(1) over
+/// the range of σ_L and heights of a flow.
+const LOG_WIDTH_CENTRE: f64 = -5.0;
+const LOG_WIDTH_SPREAD: f64 = 3.0;
+const HEIGHT_SPREAD: f64 = 4.0;
 
 /// Coefficient planes per (channel, mode): γ^φ, γ^π, A^φφ, A^φπ, B^φ, A^πφ, A^ππ, B^π.
 const HEADS: usize = 8;
@@ -111,6 +139,30 @@ pub struct MixtureConfig {
     /// likelihood wherever the network reads or refines it.
     #[serde(default)]
     pub prior_spectrum: bool,
+    /// The first `anchored` components are placed relative to the likelihood's peak x̂ (found
+    /// continuously by [`super::peak::PeakFinder`] on the weighted spectrum): mean x̂ + σ_L·d and
+    /// width σ_L·e^s, with σ_L the peak's Laplace width and (d, s) from the MLP. Late in the flow
+    /// the posterior is a narrow peak at x̂, which these components hit exactly whatever the MLP's
+    /// precision; 0: every component is placed by the MLP alone.
+    #[serde(default)]
+    pub anchored: usize,
+    /// With anchored components or `anchor_octaves` > 0, the MLP also reads sin/cos(2π 2^j x̂) for
+    /// j < `anchor_octaves` per axis, the peak's log Laplace width and its standardised height.
+    #[serde(default)]
+    pub anchor_octaves: usize,
+    /// Anchored components take part only from this time on (their weight logits are lowered by
+    /// up to `ANCHOR_OFF` before it, ramping over `ANCHOR_RAMP`): early in the flow the likelihood's
+    /// peak is a peak of the noise. 0: from the start.
+    #[serde(default)]
+    pub anchor_from: f64,
+    /// One more component (with the anchored ones' time gate): the posterior near the likelihood's
+    /// peak computed by quadrature, learned log-prior × the exact likelihood exp C on a stencil of
+    /// (2·`STENCIL_RADIUS` + 1)² points spanning ± `STENCIL_RADIUS` Laplace widths around x̂. The
+    /// log-prior is a `prior_grid` × `prior_grid` table over the feature support (bilinear,
+    /// starting at 0: uniform), so the component can hold the posterior inside an edge the
+    /// likelihood's peak lies beyond. 0: none.
+    #[serde(default)]
+    pub prior_grid: usize,
 }
 
 impl MixtureConfig {
@@ -128,6 +180,10 @@ impl MixtureConfig {
         backbone_gate: false,
         refine_steps: 0,
         prior_spectrum: true,
+        anchored: 16,
+        anchor_octaves: 6,
+        prior_grid: 0,
+        anchor_from: 0.5,
     };
 
     /// Checks the configuration.
@@ -137,6 +193,24 @@ impl MixtureConfig {
                 "mixture net components, hidden width, depth and time width must be positive"
                     .into(),
             );
+        }
+        if self.anchored > self.components {
+            return Err(format!(
+                "mixture net: {} anchored components but only {} components",
+                self.anchored, self.components
+            ));
+        }
+        if self.prior_grid == 1 || self.prior_grid > 1024 {
+            return Err(format!(
+                "mixture net: the prior grid needs 2–1024 points per axis, got {}",
+                self.prior_grid
+            ));
+        }
+        if self.anchor_octaves > 16 {
+            return Err(format!(
+                "mixture net: at most 16 anchor octaves, got {}",
+                self.anchor_octaves
+            ));
         }
         if self.feature_grid < 2 {
             return Err(format!(
@@ -194,6 +268,26 @@ pub struct MixtureNet {
     /// The log-prior's coefficients [Re, Im], (1, 2, K²) (`prior_spectrum`).
     prior: Option<Tensor>,
     hermite: bool,
+    /// Components placed at the likelihood's peak (`anchored`).
+    anchored: usize,
+    anchor_octaves: usize,
+    anchor_from: f64,
+    /// The local-posterior component's log-prior table (G_q, G_q) (`prior_grid` > 0) and the box
+    /// fractions its first and last points sit at.
+    prior_grid: Option<(Tensor, f64, f64)>,
+    /// Locates the likelihood's peak, with the feature grid's positions for its coarse start.
+    peaks: PeakFinder,
+    positions: Vec<f64>,
+}
+
+/// The likelihood's peak per sample, as the network uses it.
+struct Anchor {
+    /// x̂ in box fractions, (B, 1, 2).
+    position: Tensor,
+    /// The Laplace width σ_L in box fractions, (B, 1, 1).
+    width: Tensor,
+    /// The MLP's extra inputs (B, 4·octaves + 2).
+    features: Tensor,
 }
 
 impl MixtureNet {
@@ -243,7 +337,16 @@ impl MixtureNet {
         };
         let g2 = cfg.feature_grid * cfg.feature_grid;
         let time_in = linear(vb.pp("posterior.time"), cfg.time_hidden, cfg.hidden)?;
-        let mut layers = vec![linear(vb.pp("posterior.0"), g2 + 1, cfg.hidden)?];
+        let anchor_inputs = if cfg.anchored > 0 || cfg.anchor_octaves > 0 || cfg.prior_grid > 0 {
+            4 * cfg.anchor_octaves + 2
+        } else {
+            0
+        };
+        let mut layers = vec![linear(
+            vb.pp("posterior.0"),
+            g2 + 1 + anchor_inputs,
+            cfg.hidden,
+        )?];
         for i in 1..cfg.depth {
             layers.push(linear(
                 vb.pp(format!("posterior.{i}")),
@@ -254,8 +357,22 @@ impl MixtureNet {
         let out = linear(
             vb.pp("posterior.out"),
             cfg.hidden,
-            PER_COMPONENT * cfg.components,
+            PER_COMPONENT * cfg.components + usize::from(cfg.prior_grid > 0),
         )?;
+        let prior_grid = if cfg.prior_grid > 0 {
+            let positions = cfg.positions();
+            Some((
+                vb.pp("prior_grid.zero_init").get_with_hints(
+                    (cfg.prior_grid, cfg.prior_grid),
+                    "log_prior",
+                    candle_nn::Init::Const(0.0),
+                )?,
+                positions[0],
+                positions[positions.len() - 1],
+            ))
+        } else {
+            None
+        };
         let n: Vec<f64> = fft_indices(modes).iter().map(|&n| n as f64).collect();
         let two_pi_n: Vec<f32> = n
             .iter()
@@ -292,6 +409,12 @@ impl MixtureNet {
             refine_steps: cfg.refine_steps,
             prior,
             hermite,
+            anchored: cfg.anchored,
+            anchor_octaves: cfg.anchor_octaves,
+            anchor_from: cfg.anchor_from,
+            prior_grid,
+            peaks: PeakFinder::new(modes),
+            positions: cfg.positions(),
         })
     }
 
@@ -339,7 +462,18 @@ impl MixtureNet {
             Some(layer) => Some(layer.forward(&head_in)?.reshape((rows, 1, 1, 1, n))?),
             None => None,
         };
+        let gated = self.anchored > 0 || self.prior_grid.is_some();
+        let (anchor_shift, anchor_gate) = if gated && self.anchor_from > 0.0 {
+            let off = ((t.neg()? + self.anchor_from)? / ANCHOR_RAMP)?
+                .clamp(0.0, 1.0)?
+                .reshape((rows, 1))?;
+            (Some((&off * -ANCHOR_OFF)?), Some((off.neg()? + 1.0)?))
+        } else {
+            (None, None)
+        };
         Ok(Coefficients {
+            anchor_shift,
+            anchor_gate,
             time_features: self.time_in.forward(&h)?,
             gains,
             linear,
@@ -422,17 +556,13 @@ impl MixtureNet {
     fn characteristic(
         &self,
         raw: &Tensor,
+        anchor: Option<&Anchor>,
+        anchor_shift: Option<&Tensor>,
         y_re: &Tensor,
         y_im: &Tensor,
     ) -> Result<(Tensor, Tensor)> {
-        let (b, m, k) = (raw.dim(0)?, self.components, self.modes);
-        let raw = raw.reshape((b, m, PER_COMPONENT))?;
-        let mut mean = ((raw.narrow(2, 1, 2)? * MEAN_SCALE)? + 0.5)?; // (B, M, 2)
-        let mut width = (raw
-            .narrow(2, 3, 1)?
-            .clamp(-MAX_LOG_WIDTH, MAX_LOG_WIDTH)?
-            .exp()?
-            * WIDTH_SCALE)?; // (B, M, 1)
+        let k = self.modes;
+        let (weights, mut mean, mut width) = self.mixture_parameters(raw, anchor, anchor_shift)?;
         let n = self.two_pi_n.reshape((1, 1, k))?;
         let n2 = self.two_pi2_n2.reshape((1, 1, k))?;
         // cos/sin of 2π n μ per axis, (B, M, K) each.
@@ -440,7 +570,6 @@ impl MixtureNet {
             let angle = mean.narrow(2, i, 1)?.broadcast_mul(&n)?;
             Ok((angle.cos()?, angle.sin()?))
         };
-        let logits = raw.narrow(2, 0, 1)?.squeeze(2)?;
         for _ in 0..self.refine_steps {
             let (cx, sx) = phase(&mean, 0)?;
             let (cy, sy) = phase(&mean, 1)?;
@@ -456,9 +585,14 @@ impl MixtureNet {
             mean = (mean + delta)?;
             width = precision.sqrt()?.recip()?.unsqueeze(2)?;
         }
+        let m = self.components;
+        let local_weight = match (&self.prior_grid, anchor) {
+            (Some(_), Some(_)) => Some(weights.narrow(1, m, 1)?),
+            _ => None,
+        };
+        let weights = weights.narrow(1, 0, m)?;
         let (cx, sx) = phase(&mean, 0)?;
         let (cy, sy) = phase(&mean, 1)?;
-        let weights = softmax_composed(&logits)?; // (B, M)
         let variance = width.sqr()?;
         // Per axis: a_m(n) = e^(−2π²n²σ²) e^(−i 2π n μ); the x factor carries w.
         let damp = variance.broadcast_mul(&n2)?.neg()?.exp()?;
@@ -471,17 +605,193 @@ impl MixtureNet {
         let (yr, yi) = (yr.contiguous()?, yi.contiguous()?);
         let re = (xr_t.matmul(&yr)? - xi_t.matmul(&yi)?)?;
         let im = (xr_t.matmul(&yi)? + xi_t.matmul(&yr)?)?;
+        match (local_weight, anchor) {
+            (Some(w), Some(anchor)) => {
+                let (lr, li) = self.local_posterior(y_re, y_im, anchor)?;
+                let w = w.unsqueeze(2)?;
+                Ok(((re + lr.broadcast_mul(&w)?)?, (im + li.broadcast_mul(&w)?)?))
+            }
+            _ => Ok((re, im)),
+        }
+    }
+
+    /// The characteristic function (Re, Im, each (B, K, K)) of the posterior near the likelihood's
+    /// peak: on the stencil u_ij = x̂ + σ_L·(z_i, z_j), weights ∝ e^(C(u_ij)) q(u_ij) with the
+    /// exact correlation C of the weighted spectrum and the learned log-prior table q (bilinear).
+    fn local_posterior(
+        &self,
+        y_re: &Tensor,
+        y_im: &Tensor,
+        anchor: &Anchor,
+    ) -> Result<(Tensor, Tensor)> {
+        let Some((table, lo, hi)) = &self.prior_grid else {
+            candle_core::bail!("the local posterior needs the prior table");
+        };
+        let (b, k) = (y_re.dim(0)?, self.modes);
+        let side = 2 * STENCIL_RADIUS + 1;
+        let device = y_re.device();
+        let offsets: Vec<f32> = (0..side)
+            .map(|i| (i as f64 - STENCIL_RADIUS as f64) as f32)
+            .collect();
+        let offsets = Tensor::from_vec(offsets, (1, side), device)?;
+        // Stencil coordinates per axis, (B, S).
+        let width = anchor.width.reshape((b, 1))?;
+        let axis = |i: usize| -> Result<Tensor> {
+            anchor
+                .position
+                .narrow(2, i, 1)?
+                .reshape((b, 1))?
+                .broadcast_add(&offsets.broadcast_mul(&width)?)
+        };
+        let (xs, ys) = (axis(0)?, axis(1)?);
+        // θ_a·u per axis, (B, K, S), and its cos/sin.
+        let theta = self.two_pi_n.reshape((1, k, 1))?;
+        let trig = |u: &Tensor| -> Result<(Tensor, Tensor)> {
+            let angle = theta.broadcast_mul(&u.unsqueeze(1)?)?;
+            Ok((angle.cos()?, angle.sin()?))
+        };
+        let ((cx, sx), (cy, sy)) = (trig(&xs)?, trig(&ys)?);
+        // W_aj = Σ_b y_ab e^(iθ_b y_j), then C_ij = Re Σ_a e^(iθ_a x_i) W_aj: (B, S_x, S_y).
+        let w_re = (y_re.matmul(&cy)? - y_im.matmul(&sy)?)?;
+        let w_im = (y_re.matmul(&sy)? + y_im.matmul(&cy)?)?;
+        let (cx_t, sx_t) = (cx.transpose(1, 2)?, sx.transpose(1, 2)?);
+        let correlation = (cx_t.matmul(&w_re)? - sx_t.matmul(&w_im)?)?;
+        let logits = (correlation + self.log_prior_on(table, (*lo, *hi), &xs, &ys)?)?
+            .reshape((b, side * side))?;
+        let weights = softmax_composed(&logits)?.reshape((b, side, side))?;
+        // ū_ab = Σ_ij w_ij e^(−iθ_a x_i) e^(−iθ_b y_j) = (C_x − i S_x) W (C_y − i S_y)ᵀ.
+        let t_re = cx.matmul(&weights)?;
+        let t_im = sx.matmul(&weights)?.neg()?;
+        let (cy_t, sy_t) = (cy.transpose(1, 2)?, sy.transpose(1, 2)?);
+        let re = (t_re.matmul(&cy_t)? + t_im.matmul(&sy_t)?)?;
+        let im = (t_im.matmul(&cy_t)? - t_re.matmul(&sy_t)?)?;
         Ok((re, im))
     }
 
-    /// The posterior MLP's raw mixture parameters (B, M·4) for the weighted spectrum y.
-    fn posterior(&self, y_re: &Tensor, y_im: &Tensor, time_features: &Tensor) -> Result<Tensor> {
+    /// The learned log-prior (`PRIOR_GRID_SCALE` × the table, bilinear between its points, the
+    /// border value beyond them) at the stencil points (xs_i, ys_j), (B, S, S).
+    fn log_prior_on(
+        &self,
+        table: &Tensor,
+        (lo, hi): (f64, f64),
+        xs: &Tensor,
+        ys: &Tensor,
+    ) -> Result<Tensor> {
+        let g = table.dim(0)?;
+        let (b, side) = xs.dims2()?;
+        let (xs, ys) = (xs.to_vec2::<f32>()?, ys.to_vec2::<f32>()?);
+        let corner = |u: f32| -> (usize, f32) {
+            let f = ((f64::from(u) - lo) / (hi - lo) * (g - 1) as f64).clamp(0.0, (g - 1) as f64);
+            let i = (f.floor() as usize).min(g - 2);
+            (i, (f - i as f64) as f32)
+        };
+        let mut index = Vec::with_capacity(b * side * side * 4);
+        let mut weight = Vec::with_capacity(b * side * side * 4);
+        for s in 0..b {
+            for &x in &xs[s] {
+                let (i, fx) = corner(x);
+                for &y in &ys[s] {
+                    let (j, fy) = corner(y);
+                    for (di, dj, w) in [
+                        (0, 0, (1.0 - fx) * (1.0 - fy)),
+                        (1, 0, fx * (1.0 - fy)),
+                        (0, 1, (1.0 - fx) * fy),
+                        (1, 1, fx * fy),
+                    ] {
+                        // The table's rows are x, its columns y.
+                        index.push(((i + di) * g + j + dj) as u32);
+                        weight.push(w);
+                    }
+                }
+            }
+        }
+        let n = index.len();
+        let device = table.device();
+        let values = table
+            .reshape(g * g)?
+            .index_select(&Tensor::from_vec(index, n, device)?, 0)?;
+        (values * Tensor::from_vec(weight, n, device)?)?
+            .reshape((b, side, side, 4))?
+            .sum(3)?
+            * PRIOR_GRID_SCALE
+    }
+
+    /// The likelihood's peak for each sample's weighted spectrum y (Re, Im, each (B, K, K)),
+    /// started from the best point of its correlation image (B, G·G), whose per-sample mean and
+    /// standard deviation (B, 1) standardise the peak's height. Constant in the weights: the peak
+    /// is where the network reads and places, not something it is trained through.
+    fn anchor(
+        &self,
+        (y_re, y_im): (&Tensor, &Tensor),
+        image: &Tensor,
+        (mean, std): (&Tensor, &Tensor),
+    ) -> Result<Anchor> {
+        let b = y_re.dim(0)?;
+        let values = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let starts = image_maxima(&values(image)?, &self.positions);
+        let spacing = self.positions[1] - self.positions[0];
+        let peaks = self
+            .peaks
+            .find(&values(y_re)?, &values(y_im)?, &starts, spacing / 2.0);
+        let (mean, std) = (values(mean)?, values(std)?);
+        let per_row = 4 * self.anchor_octaves + 2;
+        let mut position = Vec::with_capacity(2 * b);
+        let mut width = Vec::with_capacity(b);
+        let mut features = Vec::with_capacity(per_row * b);
+        for (i, peak) in peaks.iter().enumerate() {
+            let sigma = peak
+                .curvature
+                .max(f64::MIN_POSITIVE)
+                .sqrt()
+                .recip()
+                .clamp(MIN_ANCHOR_WIDTH, MAX_ANCHOR_WIDTH);
+            position.extend(peak.position.map(|u| u as f32));
+            width.push(sigma as f32);
+            for j in 0..self.anchor_octaves {
+                let frequency = 2.0 * std::f64::consts::PI * f64::from(1u32 << j);
+                for u in peak.position {
+                    let (s, c) = (frequency * u).sin_cos();
+                    features.extend([s as f32, c as f32]);
+                }
+            }
+            let height = (peak.height - f64::from(mean[i])) / f64::from(std[i]);
+            features.push(((sigma.ln() - LOG_WIDTH_CENTRE) / LOG_WIDTH_SPREAD) as f32);
+            features.push((height / HEIGHT_SPREAD) as f32);
+        }
+        let device = y_re.device();
+        Ok(Anchor {
+            position: Tensor::from_vec(position, (b, 1, 2), device)?,
+            width: Tensor::from_vec(width, (b, 1, 1), device)?,
+            features: Tensor::from_vec(features, (b, per_row), device)?,
+        })
+    }
+
+    /// The posterior MLP's raw mixture parameters (B, M·4) for the weighted spectrum y, and the
+    /// likelihood's peak when components are anchored to it.
+    fn posterior(
+        &self,
+        y_re: &Tensor,
+        y_im: &Tensor,
+        coefficients: &Coefficients,
+    ) -> Result<(Tensor, Option<Anchor>)> {
+        let time_features = &coefficients.time_features;
         let b = y_re.dim(0)?;
         let image = correlation(&self.factors, y_re, y_im)?.reshape((b, ()))?;
         let mean = image.mean_keepdim(1)?;
         let centred = image.broadcast_sub(&mean)?;
         let std = (centred.sqr()?.mean_keepdim(1)? + STD_FLOOR)?.sqrt()?;
-        let features = Tensor::cat(&[centred.broadcast_div(&std)?, std.log()?], 1)?;
+        let mut features = vec![centred.broadcast_div(&std)?, std.log()?];
+        let anchor = if self.anchored > 0 || self.anchor_octaves > 0 || self.prior_grid.is_some() {
+            let anchor = self.anchor((y_re, y_im), &image, (&mean, &std))?;
+            features.push(match &coefficients.anchor_gate {
+                Some(gate) => anchor.features.broadcast_mul(gate)?,
+                None => anchor.features.clone(),
+            });
+            Some(anchor)
+        } else {
+            None
+        };
+        let features = Tensor::cat(&features, 1)?;
         let mut h = self.layers[0]
             .forward(&features)?
             .broadcast_add(time_features)?;
@@ -489,7 +799,61 @@ impl MixtureNet {
         for layer in &self.layers[1..] {
             h = silu(&layer.forward(&h)?)?;
         }
-        self.out.forward(&h)
+        Ok((self.out.forward(&h)?, anchor))
+    }
+
+    /// Weights (B, M), means (B, M, 2) as box fractions and widths (B, M, 1) of the mixture from
+    /// the MLP's raw output (B, M·4): free components at ½ + `MEAN_SCALE`·m with width
+    /// `WIDTH_SCALE`·e^s, anchored ones at x̂ + σ_L·d with width σ_L·e^s.
+    fn mixture_parameters(
+        &self,
+        raw: &Tensor,
+        anchor: Option<&Anchor>,
+        anchor_shift: Option<&Tensor>,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let (b, m) = (raw.dim(0)?, self.components);
+        let gaussian = raw
+            .narrow(1, 0, m * PER_COMPONENT)?
+            .reshape((b, m, PER_COMPONENT))?;
+        let mut logits = gaussian.narrow(2, 0, 1)?.squeeze(2)?;
+        if self.prior_grid.is_some() {
+            logits = Tensor::cat(&[logits, raw.narrow(1, m * PER_COMPONENT, 1)?], 1)?;
+        }
+        if let Some(shift) = anchor_shift {
+            // The time gate lowers the anchored components' logits and the local component's.
+            let gated: Vec<f32> = (0..logits.dim(1)?)
+                .map(|j| f32::from(u8::from(j < self.anchored || j >= m)))
+                .collect();
+            let gated = Tensor::from_vec(gated, (1, logits.dim(1)?), logits.device())?;
+            logits = logits.broadcast_add(&shift.broadcast_mul(&gated)?)?;
+        }
+        let weights = softmax_composed(&logits)?;
+        let offset = gaussian.narrow(2, 1, 2)?;
+        let log_width = gaussian
+            .narrow(2, 3, 1)?
+            .clamp(-MAX_LOG_WIDTH, MAX_LOG_WIDTH)?
+            .exp()?;
+        let free = |x: Tensor, from: usize| x.narrow(1, from, m - self.anchored);
+        let free_mean = (free(offset.clone(), self.anchored)? * MEAN_SCALE)? + 0.5;
+        let free_width = free(log_width.clone(), self.anchored)? * WIDTH_SCALE;
+        let Some(anchor) = anchor.filter(|_| self.anchored > 0) else {
+            return Ok((weights, free_mean?, free_width?));
+        };
+        let anchored_mean = offset
+            .narrow(1, 0, self.anchored)?
+            .broadcast_mul(&anchor.width)?
+            .broadcast_add(&anchor.position)?;
+        let anchored_width = log_width
+            .narrow(1, 0, self.anchored)?
+            .broadcast_mul(&anchor.width)?;
+        if self.anchored == m {
+            return Ok((weights, anchored_mean, anchored_width));
+        }
+        Ok((
+            weights,
+            Tensor::cat(&[anchored_mean, free_mean?], 1)?,
+            Tensor::cat(&[anchored_width, free_width?], 1)?,
+        ))
     }
 
     /// The components (φ̃, π̃) of `state` as (B, 2, C, 2, K²).
@@ -527,8 +891,14 @@ impl MixtureNet {
         let (b, n) = (state.phi.dim(0)?, self.modes * self.modes);
         let x = self.components(state)?;
         let (y_re, y_im) = self.spectrum(&x, coefficients)?;
-        let raw = self.posterior(&y_re, &y_im, &coefficients.time_features)?;
-        let (u_re, u_im) = self.characteristic(&raw, &y_re, &y_im)?;
+        let (raw, anchor) = self.posterior(&y_re, &y_im, coefficients)?;
+        let (u_re, u_im) = self.characteristic(
+            &raw,
+            anchor.as_ref(),
+            coefficients.anchor_shift.as_ref(),
+            &y_re,
+            &y_im,
+        )?;
         let u = Tensor::stack(&[&u_re, &u_im], 1)?.reshape((b, 2, n))?;
         let linear = &coefficients.linear;
         let (inputs, w) = match (&coefficients.gate, backbone) {
@@ -586,17 +956,10 @@ impl MixtureNet {
         let coefficients = self.coefficients(t)?;
         let b = state.phi.dim(0)?;
         let (y_re, y_im) = self.spectrum(&self.components(state)?, &coefficients)?;
-        let raw = self.posterior(&y_re, &y_im, &coefficients.time_features)?;
-        let raw = raw.reshape((b, self.components, PER_COMPONENT))?;
-        let weights = softmax_composed(&raw.narrow(2, 0, 1)?.squeeze(2)?)?;
-        let mean = ((raw.narrow(2, 1, 2)? * MEAN_SCALE)? + 0.5)?;
-        let width = (raw
-            .narrow(2, 3, 1)?
-            .squeeze(2)?
-            .clamp(-MAX_LOG_WIDTH, MAX_LOG_WIDTH)?
-            .exp()?
-            * WIDTH_SCALE)?;
-        Ok((weights, mean, width))
+        let (raw, anchor) = self.posterior(&y_re, &y_im, &coefficients)?;
+        let (weights, mean, width) =
+            self.mixture_parameters(&raw, anchor.as_ref(), coefficients.anchor_shift.as_ref())?;
+        Ok((weights, mean, width.reshape((b, self.components))?))
     }
 }
 
@@ -610,6 +973,10 @@ struct Coefficients {
     linear: Tensor,
     /// β, (rows, 1, 1, 1, K²), with the backbone gate.
     gate: Option<Tensor>,
+    /// Added to the anchored components' logits, (rows, 1), with `anchor_from` > 0.
+    anchor_shift: Option<Tensor>,
+    /// 0 before `anchor_from`, 1 after (the same ramp): multiplies the anchor's MLP inputs.
+    anchor_gate: Option<Tensor>,
 }
 
 impl VelocityNet for MixtureNet {
@@ -655,6 +1022,10 @@ mod tests {
             backbone_gate: false,
             refine_steps: 0,
             prior_spectrum: false,
+            anchored: 0,
+            anchor_octaves: 0,
+            prior_grid: 0,
+            anchor_from: 0.0,
         }
     }
 
@@ -740,6 +1111,163 @@ mod tests {
         }
     }
 
+    /// A state that is a clean point-source template at x* (both channels, φ̃ and π̃ alike).
+    fn template_state(x: [f64; 2], gain: f64) -> State {
+        let n = fft_indices(K);
+        let kk = K * K;
+        let mut v = vec![0f32; 4 * kk];
+        for a in 0..K {
+            for b in 0..K {
+                let angle = -2.0 * std::f64::consts::PI * (n[a] as f64 * x[0] + n[b] as f64 * x[1]);
+                for c in 0..2 {
+                    v[2 * c * kk + a * K + b] = (gain * angle.cos()) as f32;
+                    v[(2 * c + 1) * kk + a * K + b] = (gain * angle.sin()) as f32;
+                }
+            }
+        }
+        let t = tensor(v, &[1, 4, K, K]);
+        State {
+            phi: t.clone(),
+            pi: t,
+        }
+    }
+
+    /// With the MLP's output zeroed (d = s = 0, equal logits), every anchored component sits on the
+    /// likelihood's peak, which for a clean template is the source position, continuous (not a
+    /// feature-grid point); free components sit at the box centre.
+    #[test]
+    fn anchored_components_sit_on_the_likelihood_peak() {
+        let mut cfg = config(3);
+        cfg.anchored = 2;
+        cfg.anchor_octaves = 2;
+        cfg.feature_grid = 8;
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let net = MixtureNet::new(&cfg, 4, K, false, vb).unwrap();
+        super::super::init_seeded(&vm, 2).unwrap();
+        for (name, var) in vm.data().lock().unwrap().iter() {
+            if name.starts_with("posterior.out") {
+                var.set(&var.as_tensor().zeros_like().unwrap()).unwrap();
+            }
+        }
+        let source = [0.4321, 0.5678];
+        let t = tensor(vec![0.8], &[1]);
+        let (weights, means, widths) = net.mixture(&template_state(source, 2.0), &t).unwrap();
+        let means = means.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for m in 0..2 {
+            for axis in 0..2 {
+                let got = f64::from(means[2 * m + axis]);
+                assert!(
+                    (got - source[axis]).abs() < 1e-4,
+                    "component {m}, axis {axis}: {got} vs {}",
+                    source[axis]
+                );
+            }
+        }
+        assert_eq!(&means[4..6], &[0.5, 0.5], "the free component");
+        let weights = weights.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(weights.iter().all(|w| (w - 1.0 / 3.0).abs() < 1e-6));
+        let widths = widths.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(widths[0] > 0.0 && widths[0] == widths[1] && widths[0] < 0.05);
+    }
+
+    /// Before `anchor_from` the anchored components carry no weight and their MLP inputs are zero;
+    /// after the ramp they take part as without the gate.
+    #[test]
+    fn anchor_gate_switches_the_anchored_components_on_at_its_time() {
+        let mut cfg = config(4);
+        cfg.anchored = 2;
+        cfg.anchor_octaves = 1;
+        cfg.feature_grid = 8;
+        let gated = MixtureConfig {
+            anchor_from: 0.5,
+            ..cfg
+        };
+        let (open, closed) = (net(&cfg), net(&gated));
+        let state = template_state([0.45, 0.55], 1.0);
+        let anchored_weight = |net: &MixtureNet, t: f32| -> f32 {
+            let (w, _, _) = net.mixture(&state, &tensor(vec![t], &[1])).unwrap();
+            let w = w.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            w[0] + w[1]
+        };
+        assert!(anchored_weight(&closed, 0.3) < 1e-9);
+        assert!(anchored_weight(&open, 0.3) > 1e-3);
+        let (a, b) = (anchored_weight(&open, 0.8), anchored_weight(&closed, 0.8));
+        assert!((a - b).abs() < 1e-6, "after the ramp: {a} vs {b}");
+    }
+
+    /// The local posterior's characteristic function against a direct sum: weights
+    /// ∝ e^(C(u) + log q(u)) on the stencil around the peak, with C summed mode by mode and the
+    /// learned log-prior table set to a known ramp (read back bilinearly by hand).
+    #[test]
+    fn local_posterior_is_the_stencil_quadrature() {
+        let mut cfg = config(2);
+        cfg.anchored = 1;
+        cfg.feature_grid = 8;
+        cfg.prior_grid = 5;
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let net = MixtureNet::new(&cfg, 4, K, false, vb).unwrap();
+        super::super::init_seeded(&vm, 2).unwrap();
+        let (lo, hi) = (cfg.positions()[0], cfg.positions()[cfg.feature_grid - 1]);
+        // log q = PRIOR_GRID_SCALE · (0.3·row − 0.2·column) on the table's points.
+        let ramp: Vec<f32> = (0..25)
+            .map(|i| (0.3 * (i / 5) as f64 - 0.2 * (i % 5) as f64) as f32)
+            .collect();
+        for (name, var) in vm.data().lock().unwrap().iter() {
+            if name.starts_with("prior_grid") {
+                var.set(&tensor(ramp.clone(), &[5, 5])).unwrap();
+            }
+        }
+        let state = template_state([0.46, 0.53], 0.3);
+        let coefficients = net.coefficients(&tensor(vec![0.6], &[1])).unwrap();
+        let (y_re, y_im) = net
+            .spectrum(&net.components(&state).unwrap(), &coefficients)
+            .unwrap();
+        let (_, anchor) = net.posterior(&y_re, &y_im, &coefficients).unwrap();
+        let anchor = anchor.unwrap();
+        let (re, im) = net.local_posterior(&y_re, &y_im, &anchor).unwrap();
+        let row = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let (re, im, yr, yi) = (row(&re), row(&im), row(&y_re), row(&y_im));
+        let centre = row(&anchor.position);
+        let sigma = f64::from(row(&anchor.width)[0]);
+        let log_prior = |u: [f64; 2]| -> f64 {
+            let f = |v: f64| ((v - lo) / (hi - lo) * 4.0).clamp(0.0, 4.0);
+            (0.3 * f(u[0]) - 0.2 * f(u[1])) * PRIOR_GRID_SCALE
+        };
+        let r = STENCIL_RADIUS as i64;
+        let mut points = Vec::new();
+        for i in -r..=r {
+            for j in -r..=r {
+                let u = [
+                    f64::from(centre[0]) + sigma * i as f64,
+                    f64::from(centre[1]) + sigma * j as f64,
+                ];
+                points.push((u, correlation_at(&yr, &yi, u) + log_prior(u)));
+            }
+        }
+        let top = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        let total: f64 = points.iter().map(|p| (p.1 - top).exp()).sum();
+        let n = fft_indices(K);
+        for (a, b) in [(0usize, 0usize), (1, 0), (0, 1), (3, 5), (7, 7)] {
+            let (mut er, mut ei) = (0.0, 0.0);
+            for &(u, l) in &points {
+                let w = (l - top).exp() / total;
+                let angle = 2.0 * std::f64::consts::PI * (n[a] as f64 * u[0] + n[b] as f64 * u[1]);
+                er += w * angle.cos();
+                ei -= w * angle.sin();
+            }
+            assert!(
+                (f64::from(re[a * K + b]) - er).abs() < 2e-4,
+                "Re at ({a}, {b})"
+            );
+            assert!(
+                (f64::from(im[a * K + b]) - ei).abs() < 2e-4,
+                "Im at ({a}, {b})"
+            );
+        }
+    }
+
     /// One component of weight 1: ū is the characteristic function of N(μ, σ²I) on the box, checked
     /// against a direct quadrature of E[e^(−i 2π n·u)] over a fine grid.
     #[test]
@@ -759,7 +1287,7 @@ mod tests {
             &[1, 4],
         );
         let zero = Tensor::zeros((1, K, K), DType::F32, &Device::Cpu).unwrap();
-        let (re, im) = net.characteristic(&raw, &zero, &zero).unwrap();
+        let (re, im) = net.characteristic(&raw, None, None, &zero, &zero).unwrap();
         let (re, im) = (
             re.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
             im.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
@@ -825,7 +1353,13 @@ mod tests {
             &[1, 4],
         );
         let (re, im) = net
-            .characteristic(&raw, &tensor(y_re, &[1, K, K]), &tensor(y_im, &[1, K, K]))
+            .characteristic(
+                &raw,
+                None,
+                None,
+                &tensor(y_re, &[1, K, K]),
+                &tensor(y_im, &[1, K, K]),
+            )
             .unwrap();
         // The phase of mode (1, 0) and (0, 1) is −2π μ: read the refined mean back.
         let (re, im) = (

@@ -14,6 +14,7 @@ pub mod layers;
 pub mod mixture;
 pub mod mlp;
 pub mod mode_mix;
+pub mod peak;
 pub mod presets;
 pub mod source;
 pub mod time_embedding;
