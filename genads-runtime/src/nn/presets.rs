@@ -1,45 +1,21 @@
 //! Network and training presets.
 //!
 //! * `Paper`: the published architectures (PAPER.md §6.1/6.2) and hyper-parameters (§6.4).
-//! * `Quick` (the default) and `Small`: CPU presets with wide batches and higher learning rates
-//!   (`Small` keeps a small CNN for spectral states); EMA starts early with a short horizon
-//!   because quick runs are only thousands of steps long.
-//! * Point states (the physics-free baseline) get input Fourier features, depth 4, batch 1024 and
-//!   lr 3e-3. Chosen with the independent PyTorch re-implementation `bench/quality_reference.py`
-//!   (boundary violation of 4000 RK4-50 samples after 3000 steps, seed 1, width 256): depth 3,
-//!   batch 256, no features 0.40; + 4 octaves 0.14; + batch 1024 0.10 (without features 0.23);
-//!   6 octaves lr 3e-3 0.079; 4 octaves depth 4 lr 3e-3 0.059; 6 octaves depth 4 0.063. The Rust
-//!   trainer agrees with the reference: `genads train models/baseline.genads --steps 3000` gave
-//!   BV 0.36 where the reference gave 0.40 (old preset), 0.107 where it gave 0.10 (batch 1024,
-//!   4 octaves, depth 3). Width 128 instead of the earlier 256: the same quality in 5 minutes
-//!   (`genads train models/baseline.genads --time 5m --eval-steps 25 --eval-every 0`, 10,000 final
-//!   samples, seed 1, beside another run: width 256, 6,384 steps, BV 0.031, WED_norm 0.0119;
-//!   width 128, 13,123 steps, BV 0.030, WED_norm 0.0114; width 256 with 6 octaves read WED_norm
-//!   0.014, width 128 with batch 2048 0.017) at less than half the sampling cost; with the fused
-//!   SiLU, 16,857 steps, BV 0.023, WED_norm 0.0090 ± 0.0038 over 5 sampling draws (README).
-//! * Spectral point-source states (the checkerboard's holographic models, 2 × 4 × 16 × 16 inputs):
-//!   the `quick` preset uses the boundary-source posterior network ([`super::source`]) on a
-//!   96 × 96 grid over the central 60 % of the box, time MLP width 256, batch 256, lr 2e-3, its
-//!   grid bias initialised from the training data. The MLP it replaced (width 512, depth 3) stayed
-//!   at boundary violation 0.42–0.48 for 2,000 steps of `genads train models/ads_linear.genads
-//!   --time 5m --eval-steps 25` (widths 256 and 1024 were no better). The source network, same
-//!   command, final 10,000 samples: BV 0.024, JS_cell 0.00019, WED_norm 0.020 (1,487 steps); with
-//!   `--time 3m` (≈ 970 steps): BV 0.026, JS_cell 0.00025, WED_norm 0.020; without the data-initialised grid bias 0.126 / 0.00034 / 0.031; without the
-//!   (1 − t)⁻² factor of its gains 0.029 / 0.00028 / 0.024; with that
-//!   factor regularised by 0.01 instead of 0.1, after 5 minutes, 0.030 / 0.00014 / 0.027. The
-//!   remaining within-cell error is not the lattice (samples snap to the candidate grid late in
-//!   the flow, but the opt-in sub-cell posterior, which removes the snapping, did not lower it:
-//!   [`super::source`]); a 128-point grid costs 1.8× more per step. Most of it was the grid
-//!   bias's random walk ([`SourceConfig::grid_bias_scale`]): with the scale 25 of the earlier
-//!   preset, 5 minutes (1,248 steps) gave BV 0.024 / WED_norm 0.020; after 1,200 steps
-//!   (`genads train models/ads_linear.genads --steps 1200 --eval-steps 25 --eval-every 0`, two
-//!   runs side by side; measured as a learning-rate factor on the bias, which under AdamW is the
-//!   same as a smaller scale) 7.5 gave 0.029 / 0.015, 2.5 gave 0.034 / 0.012, and a frozen bias
-//!   0.038 / 0.015 after 5 minutes: the learned bias sharpens the cell edges, its noise roughens
-//!   the cells' interiors. The preset uses 2.5. Models with a Klein–Gordon backbone get the
-//!   network's backbone gate ([`NetConfig::for_backbone`], set by `genads train`): without it
-//!   `ads_kg_linear` and `ads_kg_hermite` stayed at BV 0.75–0.80, with it they reach 0.032 and
-//!   0.026 after 3 minutes (10,000 samples; numbers and commands in the README).
+//! * `Quick` (the default) and `Small`: CPU presets with higher learning rates; EMA starts early
+//!   with a short horizon because quick runs are only thousands of steps long.
+//!   - Point states (the physics-free baseline): an MLP over the point and its Fourier features,
+//!     batch 1024, lr 3e-3.
+//!   - Spectral point-source states (the checkerboard's holographic models): `Quick` uses the
+//!     source-mixture network ([`super::mixture`], [`MixtureConfig::QUICK`]), batch 64.
+//!   - Image states: the U-Net, in pixel space for the CPU presets.
+//! * `Lattice`: `Quick` with the boundary-source posterior network ([`super::source`]) for
+//!   spectral point-source states; opt-in, since its prior starts at the data's histogram and its
+//!   samples sit on its lattice.
+//!
+//! Models with a Klein–Gordon backbone get the network's backbone gate
+//! ([`NetConfig::for_backbone`], set by `genads train`). The measurements behind each choice, with
+//! their commands, are in docs/networks.md (the holographic checkerboard networks, and the
+//! baseline's MLP under "The physics-free baseline") and docs/mnist.md (images).
 
 use serde::{Deserialize, Serialize};
 
