@@ -54,6 +54,9 @@ pub struct CellResult {
     pub eval: BTreeMap<String, f64>,
     /// metrics.jsonl, in file order.
     pub curve: Vec<CurvePoint>,
+    /// The velocity network's kind (`train.net.kind` of run.json: mixture, source, mlp, cnn,
+    /// unet), when the run record says.
+    pub network: Option<String>,
 }
 
 impl CellResult {
@@ -123,11 +126,16 @@ pub fn read_cell(dir: &Path, member: usize, seed: u64) -> Result<CellResult, Str
         Ok(t) => parse_metrics_jsonl(&t).map_err(|e| format!("{}: {e}", log_path.display()))?,
         Err(_) => Vec::new(),
     };
+    let network = std::fs::read_to_string(dir.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["train"]["net"]["kind"].as_str().map(str::to_string));
     Ok(CellResult {
         member,
         seed,
         eval,
         curve,
+        network,
     })
 }
 

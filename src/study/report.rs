@@ -46,6 +46,20 @@ pub fn study_section(sec: &Section<'_>) -> String {
     );
     let seeds: Vec<String> = st.seeds.iter().map(|x| x.to_string()).collect();
     let _ = writeln!(s, "- seeds: {}", seeds.join(", "));
+    let mut networks: Vec<String> = Vec::new();
+    for cell in &c.cells {
+        let line = format!(
+            "{}: {}",
+            st.members[cell.member].name,
+            cell.network.as_deref().unwrap_or("not recorded")
+        );
+        if !networks.contains(&line) {
+            networks.push(line);
+        }
+    }
+    if !networks.is_empty() {
+        let _ = writeln!(s, "- networks (run.json): {}", networks.join("; "));
+    }
     let e = &st.eval;
     let opt = |x: Option<String>| x.unwrap_or_else(|| "`genads train` default".into());
     let _ = writeln!(

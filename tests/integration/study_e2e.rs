@@ -68,6 +68,11 @@ fn reduced_quick_study_runs_skips_collects_and_emits() {
     assert!(md.contains("| baseline | 1 |"), "{md}");
     assert!(md.contains("| ads_linear | 1 |"), "{md}");
     assert!(md.contains("cells finished: 2 of 2"));
+    // Which network each model trained with, read from the cells' run records.
+    assert!(
+        md.contains("- networks (run.json): baseline: mlp; ads_linear: mixture"),
+        "{md}"
+    );
     let csv = std::fs::read_to_string(dir.join("out/results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(dir.join("out/bv_vs_step.png").is_file());
