@@ -299,6 +299,13 @@ fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointError> {
     Ok(out)
 }
 
+/// Every complete checkpoint directory under `dir`, the newest (highest step) first.
+pub fn all_newest_first(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
+    let mut all = list(dir)?;
+    all.sort_by(|a, b| b.cmp(a));
+    Ok(all.into_iter().map(|(_, p)| p).collect())
+}
+
 /// The most recent complete checkpoint under `dir`, if any.
 pub fn latest(dir: &Path) -> Result<Option<PathBuf>, CheckpointError> {
     Ok(list(dir)?.into_iter().max().map(|(_, p)| p))

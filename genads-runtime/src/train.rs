@@ -11,6 +11,8 @@ pub mod objective;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{DType, Device};
@@ -44,6 +46,10 @@ pub enum Budget {
         max_steps: u64,
     },
 }
+
+/// The largest batch a configuration accepts: far above every preset (256 at most), and small
+/// enough that a mistyped size is refused before it allocates tens of gigabytes.
+pub const MAX_BATCH_SIZE: usize = 65_536;
 
 /// The full training configuration (stored in every checkpoint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,30 +137,60 @@ impl TrainConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), TrainError> {
-        let bad = |m: &str| Err(TrainError::Config(m.to_string()));
+    /// Checks every setting (a fresh run calls it before writing anything): ranges, finiteness
+    /// and a budget of at least one step.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
         if self.batch_size == 0 {
-            return bad("batch size must be positive");
+            return bad("batch size must be at least 1, got 0".into());
+        }
+        if self.batch_size > MAX_BATCH_SIZE {
+            return bad(format!(
+                "batch size {} is above the limit of {MAX_BATCH_SIZE} (a step's tensors grow with the batch)",
+                self.batch_size
+            ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad("learning rate must be positive");
+            return bad(format!(
+                "learning rate must be positive and finite, got {}",
+                self.lr
+            ));
         }
         if !(self.clip_norm.is_finite() && self.clip_norm > 0.0) {
-            return bad("clip norm must be positive");
+            return bad(format!(
+                "clip norm must be positive and finite, got {}",
+                self.clip_norm
+            ));
+        }
+        match self.budget {
+            Budget::Steps(0) => return bad("a budget of 0 steps trains nothing".into()),
+            Budget::Epochs(0) => return bad("a budget of 0 epochs trains nothing".into()),
+            Budget::Time { max_steps: 0, .. } => {
+                return bad("a step cap of 0 trains nothing".into())
+            }
+            _ => {}
+        }
+        if self.dataset_size == 0 {
+            return bad("the training set is empty".into());
         }
         if !(0.0..1.0).contains(&self.ema_decay) {
-            return bad("EMA decay must be in [0, 1)");
+            return bad(format!(
+                "EMA decay must be in [0, 1), got {}",
+                self.ema_decay
+            ));
         }
         if !(0.0..=1.0).contains(&self.min_lr_factor) || !self.weight_decay.is_finite() {
-            return bad("min-lr factor must be in [0, 1] and weight decay finite");
+            return bad("min-lr factor must be in [0, 1] and weight decay finite".into());
         }
         let interval_ok = |s: f64| s.is_finite() && s >= 0.0;
         if !interval_ok(self.eval_every_s) || !interval_ok(self.checkpoint_every_s) {
-            return bad("evaluation and checkpoint intervals in seconds must be ≥ 0");
+            return bad("evaluation and checkpoint intervals in seconds must be ≥ 0".into());
         }
         if let Budget::Time { seconds, .. } = self.budget {
             if !(seconds.is_finite() && seconds > 0.0) {
-                return bad("time budget must be positive");
+                return bad(format!(
+                    "time budget must be positive and finite, got {seconds} s"
+                ));
             }
         }
         Ok(())
@@ -225,6 +261,21 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// The run was asked to stop (SIGINT/SIGTERM through [`Trainer::set_stop_flag`]) and wrote a
+    /// checkpoint first.
+    #[error("interrupted after step {step}; checkpoint written: {}", checkpoint.as_ref().map_or("none (no run directory)".to_string(), |p| p.display().to_string()))]
+    Interrupted {
+        /// Steps completed.
+        step: u64,
+        /// The checkpoint written on the way out.
+        checkpoint: Option<PathBuf>,
+    },
+    /// `resume` found no checkpoint in the run directory.
+    #[error("{} holds no checkpoint to resume from", dir.display())]
+    NoCheckpoint {
+        /// The checkpoint directory searched.
+        dir: PathBuf,
+    },
     /// A tensor operation failed outside a step.
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
@@ -285,6 +336,10 @@ pub struct Trainer {
     elapsed_before: f64,
     last_checkpoint: Option<PathBuf>,
     last_loss: Option<f64>,
+    /// Set from outside (a signal handler) to end [`Trainer::run`] after the current step.
+    stop: Option<Arc<AtomicBool>>,
+    /// Checkpoints that `resume` passed over because they were damaged, newest first.
+    skipped: Vec<(PathBuf, String)>,
 }
 
 /// The checkpoint directory of a run directory.
@@ -362,6 +417,8 @@ impl Trainer {
             elapsed_before: 0.0,
             last_checkpoint: None,
             last_loss: None,
+            stop: None,
+            skipped: Vec::new(),
         })
     }
 
@@ -393,20 +450,42 @@ impl Trainer {
         Ok(())
     }
 
-    /// Continues the run in `out_dir` from its latest checkpoint, with the stored configuration.
-    /// Errors if there is none, if it is damaged, or if it belongs to another model.
+    /// Continues the run in `out_dir` from its newest intact checkpoint, with the stored
+    /// configuration. A damaged newer checkpoint (truncated, digest mismatch, unreadable) is passed
+    /// over and listed in [`Trainer::skipped_checkpoints`]. Errors if there is none
+    /// ([`TrainError::NoCheckpoint`]), if every one is damaged, or if it belongs to another model.
     pub fn resume(out_dir: PathBuf, spec: ModelSpec) -> Result<Self, TrainError> {
         let dir = checkpoint_dir(&out_dir);
-        let latest = checkpoint::latest(&dir)?.ok_or_else(|| {
-            TrainError::Checkpoint(CheckpointError::Io {
-                path: dir.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no checkpoint to resume from",
-                ),
-            })
-        })?;
-        let loaded = checkpoint::load(&latest, &spec.device)?;
+        let candidates = checkpoint::all_newest_first(&dir)?;
+        if candidates.is_empty() {
+            return Err(TrainError::NoCheckpoint { dir });
+        }
+        let mut skipped = Vec::new();
+        for candidate in candidates {
+            match Self::resume_from(&candidate, &out_dir, &spec) {
+                Ok(mut trainer) => {
+                    trainer.skipped = skipped;
+                    return Ok(trainer);
+                }
+                Err(TrainError::Checkpoint(
+                    e @ (CheckpointError::Corrupt { .. } | CheckpointError::Io { .. }),
+                )) => skipped.push((candidate, e.to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        let (newest, reason) = skipped.swap_remove(0);
+        Err(TrainError::Checkpoint(CheckpointError::Corrupt {
+            path: newest,
+            reason: format!(
+                "every checkpoint in {} is damaged; newest: {reason}",
+                dir.display()
+            ),
+        }))
+    }
+
+    /// Restores the trainer from one checkpoint directory.
+    fn resume_from(latest: &Path, out_dir: &Path, spec: &ModelSpec) -> Result<Self, TrainError> {
+        let loaded = checkpoint::load(latest, &spec.device)?;
         loaded.check_signature(&spec.signature)?;
         let meta_path = latest.join(checkpoint::META_FILE);
         let stored: StoredConfig =
@@ -416,14 +495,30 @@ impl Trainer {
                     reason: format!("stored run configuration is unreadable: {e}"),
                 }
             })?;
-        let mut trainer = Trainer::new(stored.train, spec, Some(out_dir), stored.extra)?;
+        let mut trainer = Trainer::new(
+            stored.train,
+            spec.clone(),
+            Some(out_dir.to_path_buf()),
+            stored.extra,
+        )?;
         loaded.restore(&trainer.model, &trainer.ema_map, &mut trainer.opt)?;
         trainer.rng = loaded.meta.rng.clone();
         trainer.step = loaded.meta.step;
         trainer.elapsed_before = loaded.meta.elapsed_s;
         trainer.last_loss = loaded.meta.last_loss;
-        trainer.last_checkpoint = Some(latest);
+        trainer.last_checkpoint = Some(latest.to_path_buf());
         Ok(trainer)
+    }
+
+    /// Damaged checkpoints that [`Trainer::resume`] passed over (newest first), with the reason.
+    pub fn skipped_checkpoints(&self) -> &[(PathBuf, String)] {
+        &self.skipped
+    }
+
+    /// A flag that, once set (e.g. by a SIGINT handler), makes [`Trainer::run`] write a
+    /// checkpoint after the current step and return [`TrainError::Interrupted`].
+    pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
     }
 
     /// The configuration.
@@ -619,6 +714,17 @@ impl Trainer {
                 self.save_checkpoint(now)?;
             }
             paused += pause_start.elapsed().as_secs_f64();
+            if !done && self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+                let name = checkpoint::step_dir_name(self.step);
+                let checkpoint = match &self.last_checkpoint {
+                    Some(p) if p.ends_with(&name) => Some(p.clone()),
+                    _ => self.save_checkpoint(now)?,
+                };
+                return Err(TrainError::Interrupted {
+                    step: self.step,
+                    checkpoint,
+                });
+            }
         }
         Ok(TrainSummary {
             steps: self.step,

@@ -18,6 +18,133 @@ pub struct RunRecord {
     pub train: TrainConfig,
     /// The model's derived signature.
     pub signature: String,
+    /// How the run evaluates (a resumed run keeps them; absent in runs made before they were
+    /// recorded, which then get the defaults).
+    #[serde(default)]
+    pub eval: Option<EvalSettings>,
+}
+
+/// The evaluation settings of a training run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvalSettings {
+    /// ODE solver of every evaluation.
+    pub solver: SolverKind,
+    /// Steps of a fixed-step solver.
+    pub steps: usize,
+    /// Tolerance of dopri5.
+    pub tol: f64,
+    /// Samples per evaluation during training.
+    pub samples: usize,
+    /// Samples of the final evaluation.
+    pub final_samples: usize,
+}
+
+impl EvalSettings {
+    /// The defaults for point (`images` false) or image runs.
+    pub fn defaults(images: bool) -> Self {
+        Self {
+            solver: SolverKind::Rk4,
+            steps: default_solver_steps(images),
+            tol: 1e-5,
+            samples: if images { 500 } else { 2000 },
+            final_samples: default_eval_samples(images),
+        }
+    }
+
+    /// The typed, validated solver.
+    pub fn solver(&self, images: bool) -> anyhow::Result<Solver> {
+        SolverArgs {
+            solver: self.solver,
+            steps: Some(self.steps),
+            tol: self.tol,
+        }
+        .solver(images)
+    }
+}
+
+/// Most samples one evaluation or `genads sample` call draws: 100× the paper's 10,000, and a
+/// bound on the memory a mistyped count can ask for.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
+/// Most steps of a fixed-step solver (the paper uses 100).
+pub const MAX_SOLVER_STEPS: usize = 100_000;
+
+/// A clap value parser for a count flag that must lie in `lo..=hi`; the refusal states the range
+/// and `why`.
+pub fn count_in(
+    lo: usize,
+    hi: usize,
+    why: &'static str,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let n: usize = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not a whole number"))?;
+        if n < lo || n > hi {
+            let range = if hi == usize::MAX {
+                format!("at least {lo}")
+            } else {
+                format!("between {lo} and {hi}")
+            };
+            return Err(if why.is_empty() {
+                format!("{n} is out of range: must be {range}")
+            } else {
+                format!("{n} is out of range: must be {range} ({why})")
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Provenance of a metrics file (`eval.json` and `genads eval`'s files): what produced it.
+#[allow(clippy::too_many_arguments)]
+pub fn provenance(
+    command: &str,
+    samples: usize,
+    solver: &Solver,
+    draws: u64,
+    seed: u64,
+    checkpoint_step: u64,
+    classifier_sha256: Option<String>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "command": command,
+        "weights": "ema",
+        "samples": samples,
+        "solver": format!("{solver:?}"),
+        "draws": draws,
+        "seed": seed,
+        "checkpoint_step": checkpoint_step,
+        "classifier_sha256": classifier_sha256,
+    })
+}
+
+/// SHA-256 of the metric classifier of an image data set (the file image scores depend on).
+pub fn classifier_sha256(data: genads_runtime::experiment::DataSet) -> Option<String> {
+    let kind = data.image_kind()?;
+    let seed = genads_runtime::mnist::classifier::ClassifierTraining::default().seed;
+    let bytes = std::fs::read(genads_runtime::mnist::classifier::classifier_path(
+        kind, seed,
+    ))
+    .ok()?;
+    Some(genads_runtime::mnist::fetch::sha256_hex(&bytes))
+}
+
+/// A metrics file: the metrics under their names, and what produced them under `provenance`
+/// (readers of the numbers skip that one non-numeric entry).
+pub fn metrics_json(
+    metrics: &BTreeMap<String, f64>,
+    provenance: serde_json::Value,
+) -> anyhow::Result<Vec<u8>> {
+    let mut object: serde_json::Map<String, serde_json::Value> = metrics
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+        .collect();
+    object.insert("provenance".into(), provenance);
+    Ok(serde_json::to_vec_pretty(&serde_json::Value::Object(
+        object,
+    ))?)
 }
 
 /// File name of the run record inside a run directory.
@@ -54,6 +181,32 @@ pub struct OpenedRun {
 /// Opens a run directory: rebuilds the experiment and restores the latest checkpoint, checking
 /// that it belongs to the same model.
 pub fn open_run(run: &Path) -> anyhow::Result<OpenedRun> {
+    let (_, experiment) = open_experiment(run)?;
+    let trainer = Trainer::resume(run.to_path_buf(), experiment.model_spec())
+        .with_context(|| format!("loading the latest checkpoint of {}", run.display()))?;
+    warn_skipped(&trainer);
+    Ok(OpenedRun {
+        experiment,
+        trainer,
+    })
+}
+
+/// Warns about damaged checkpoints that resuming passed over.
+pub fn warn_skipped(trainer: &Trainer) {
+    for (path, why) in trainer.skipped_checkpoints() {
+        eprintln!(
+            "warning: skipped the damaged checkpoint {} ({why}); using {}",
+            path.display(),
+            trainer
+                .last_checkpoint()
+                .map_or("none".to_string(), |p| p.display().to_string())
+        );
+    }
+}
+
+/// Rebuilds the experiment of a run directory from its record, checking that the stored source
+/// still derives the stored signature.
+pub fn open_experiment(run: &Path) -> anyhow::Result<(RunRecord, Experiment)> {
     let record = read_record(run)?;
     let experiment = Experiment::new(record.experiment.clone())
         .with_context(|| format!("rebuilding the model of {}", run.display()))?;
@@ -65,12 +218,7 @@ pub fn open_run(run: &Path) -> anyhow::Result<OpenedRun> {
             record.signature
         );
     }
-    let trainer = Trainer::resume(run.to_path_buf(), experiment.model_spec())
-        .with_context(|| format!("loading the latest checkpoint of {}", run.display()))?;
-    Ok(OpenedRun {
-        experiment,
-        trainer,
-    })
+    Ok((record, experiment))
 }
 
 /// ODE-solver flags.
@@ -81,7 +229,7 @@ pub struct SolverArgs {
     pub solver: SolverKind,
     /// Steps of a fixed-step solver (paper: RK4 with 100 steps; default 100, or 25 for image runs,
     /// whose U-Net evaluation costs ≈ 3 ms per image).
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1, MAX_SOLVER_STEPS, ""))]
     pub steps: Option<usize>,
     /// Relative and absolute tolerance of dopri5.
     #[arg(long, default_value_t = 1e-5)]
@@ -89,7 +237,8 @@ pub struct SolverArgs {
 }
 
 /// Solver names on the command line.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SolverKind {
     /// Explicit Euler (order 1).
     Euler,

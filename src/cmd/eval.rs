@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::common::{self, SolverArgs};
+use anyhow::Context;
+
+use super::common::{self, SolverArgs, SolverKind};
 use genads::study::aggregate::Stat;
 
 /// Arguments of `genads eval`.
@@ -16,7 +18,7 @@ pub struct Args {
     /// Generated samples, scored against the first N training points (paper and default: 10,000);
     /// image runs: against the test split, beside the first N training images (paper: 10,000;
     /// default 2,000 for the sampling cost).
-    #[arg(long)]
+    #[arg(long, value_parser = common::count_in(1, common::MAX_SAMPLES, ""))]
     pub n: Option<usize>,
     /// Seed of the prior draws.
     #[arg(long, default_value_t = 1)]
@@ -25,20 +27,24 @@ pub struct Args {
     /// each metric's mean and standard deviation; eval.json then holds the means under the usual
     /// names, `NAME_sd` and `repeats`. One 10,000-sample reading of WED_norm varies by ≈ 0.003
     /// from draw to draw (`examples/metric_calibration.rs`).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub repeats: u64,
+    /// Write the metrics into the run's own eval.json (the training's final evaluation, which
+    /// studies aggregate) instead of a file of their own under `RUN/evals/`.
+    #[arg(long)]
+    pub replace: bool,
     /// The ODE solver.
     #[command(flatten)]
     pub solver: SolverArgs,
     /// Image runs: also the bits per mode of the first N test images (PAPER.md §7.2; 0: skip).
     /// Costs a forward and a backward pass per image and step (≈ 0.5 s per image with 100 steps).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = common::count_in(0, 10_000, "the test split holds 10,000 images"))]
     pub bpm: usize,
     /// Euler steps of the likelihood integration (paper: 100).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = common::count_in(1, common::MAX_SOLVER_STEPS, ""))]
     pub bpm_steps: usize,
     /// Hutchinson probes per divergence evaluation (paper: 1).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = common::count_in(1, 1_000, ""))]
     pub bpm_probes: usize,
 }
 
@@ -50,9 +56,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let n = args.n.unwrap_or(common::default_eval_samples(images));
     if args.bpm > 0 && !images {
         anyhow::bail!("--bpm: bits per mode is defined for image runs (MNIST, Fashion-MNIST)");
-    }
-    if args.bpm > 0 && (args.bpm_steps == 0 || args.bpm_probes == 0) {
-        anyhow::bail!("--bpm-steps and --bpm-probes must be positive");
     }
     if args.repeats > 1 && images {
         anyhow::bail!(
@@ -118,9 +121,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             metrics.insert("bpm_se".into(), b.standard_error);
             metrics.insert("bpm_images".into(), b.per_image.len() as f64);
         }
-        let path = args.run.join("eval.json");
-        common::write_atomic(&path, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
-        println!("saved {}", path.display());
+        let provenance = common::provenance(
+            "genads eval",
+            n,
+            &solver,
+            1,
+            args.seed,
+            opened.trainer.step_count(),
+            common::classifier_sha256(opened.experiment.config.data),
+        );
+        save(&args, &opened, n, &metrics, provenance)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut draws = Vec::new();
@@ -160,10 +170,58 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary
     };
     print_backbone_gate(&opened)?;
-    let path = args.run.join("eval.json");
-    common::write_atomic(&path, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
-    println!("saved {}", path.display());
+    let provenance = common::provenance(
+        "genads eval",
+        n,
+        &solver,
+        args.repeats,
+        args.seed,
+        opened.trainer.step_count(),
+        None,
+    );
+    save(&args, &opened, n, &metrics, provenance)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the metrics with their provenance: into `RUN/evals/` under a name that says what
+/// produced them, or with `--replace` into the run's eval.json.
+fn save(
+    args: &Args,
+    opened: &common::OpenedRun,
+    n: usize,
+    metrics: &BTreeMap<String, f64>,
+    provenance: serde_json::Value,
+) -> anyhow::Result<()> {
+    let path = if args.replace {
+        args.run.join("eval.json")
+    } else {
+        let dir = args.run.join("evals");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let solver = match args.solver.solver {
+            SolverKind::Dopri5 => format!("dopri5-tol{}", args.solver.tol),
+            kind => format!(
+                "{}{}",
+                format!("{kind:?}").to_lowercase(),
+                args.solver.steps.unwrap_or(common::default_solver_steps(
+                    opened.experiment.images.is_some()
+                ))
+            ),
+        };
+        let draws = if args.repeats > 1 {
+            format!("-x{}", args.repeats)
+        } else {
+            String::new()
+        };
+        dir.join(format!(
+            "step{}-n{n}-{solver}-seed{}{draws}.json",
+            opened.trainer.step_count(),
+            args.seed
+        ))
+    };
+    common::write_atomic(&path, &common::metrics_json(metrics, provenance)?)?;
+    println!("saved {}", path.display());
+    Ok(())
 }
 
 /// The mean of every metric over the draws under its own name, the sample standard deviation

@@ -16,10 +16,10 @@ pub struct Args {
     /// The run directory made by `genads train`.
     pub run: PathBuf,
     /// Number of samples (default: 10,000 points, or 100 images).
-    #[arg(long)]
+    #[arg(long, value_parser = common::count_in(1, common::MAX_SAMPLES, ""))]
     pub n: Option<usize>,
     /// Samples integrated together (bounds memory; images: at most 128).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = common::count_in(1, 100_000, "the samples of one batch are integrated together and held in memory"))]
     pub batch: usize,
     /// Seed of the prior draws.
     #[arg(long, default_value_t = 1)]

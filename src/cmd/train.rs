@@ -7,12 +7,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use genads_runtime::experiment::{DataSet, Experiment, ExperimentConfig};
 use genads_runtime::nn::Preset;
 use genads_runtime::plot::{self, CurveStyle};
-use genads_runtime::train::{Budget, Progress, TrainConfig, Trainer};
+use genads_runtime::train::{Budget, Progress, TrainConfig, TrainError, Trainer, MAX_BATCH_SIZE};
 
-use super::common::{self, RunRecord, SolverArgs, SolverKind};
+use super::common::{self, EvalSettings, RunRecord, SolverKind};
 
 /// Default step cap of a `--time` budget: high enough that the clock ends the run.
 const TIME_BUDGET_MAX_STEPS: u64 = 1_000_000_000;
@@ -25,18 +28,20 @@ pub struct Args {
     /// Which model of the file (required when it holds several, e.g. a sweep).
     #[arg(long)]
     pub model: Option<String>,
-    /// Data set: checkerboard, mnist or fashion-mnist (images need `genads data fetch …` first).
-    #[arg(long, default_value = "checkerboard")]
-    pub data: DataSet,
-    /// Images: train on a seeded random subset of this many training images (paper: 10,000; at
-    /// least the split's size: all of it).
-    #[arg(long, default_value_t = genads_runtime::mnist::dataset::PAPER_SUBSET)]
-    pub subset: usize,
-    /// Network and training preset: quick (minutes on a CPU), small, paper (the published
-    /// architecture and settings), or lattice (quick with the boundary-source posterior network:
-    /// a data-initialised prior over a fixed lattice of sources, samples on the lattice; opt-in).
-    #[arg(long, default_value = "quick")]
-    pub preset: Preset,
+    /// Data set: checkerboard (default), mnist or fashion-mnist (images need `genads data fetch …`
+    /// first).
+    #[arg(long)]
+    pub data: Option<DataSet>,
+    /// Images: train on a seeded random subset of this many training images (default and paper:
+    /// 10,000; at least the split's size: all of it).
+    #[arg(long, value_parser = common::count_in(1, usize::MAX, "an empty training set trains nothing"))]
+    pub subset: Option<usize>,
+    /// Network and training preset: quick (default; minutes on a CPU), small, paper (the
+    /// published architecture and settings), or lattice (quick with the boundary-source posterior
+    /// network: a data-initialised prior over a fixed lattice of sources, samples on the lattice;
+    /// opt-in).
+    #[arg(long)]
+    pub preset: Option<Preset>,
     /// Train for this many epochs (an epoch is training-set size / batch size steps).
     #[arg(long, conflicts_with_all = ["steps", "time"])]
     pub epochs: Option<u64>,
@@ -51,11 +56,11 @@ pub struct Args {
     /// decays over the time or over these steps, whichever is further along.
     #[arg(long, requires = "time")]
     pub max_steps: Option<u64>,
-    /// Seed of the initialisation, the batches and the evaluation samples.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Batch size (default: the preset's).
+    /// Seed of the initialisation, the batches and the evaluation samples (default 1).
     #[arg(long)]
+    pub seed: Option<u64>,
+    /// Batch size (default: the preset's).
+    #[arg(long, value_parser = common::count_in(1, MAX_BATCH_SIZE, "a step's tensors grow with the batch; the presets use at most 256"))]
     pub batch_size: Option<usize>,
     /// Peak learning rate (default: the preset's).
     #[arg(long)]
@@ -65,37 +70,38 @@ pub struct Args {
     /// in run.json and the checkpoints like the preset's.
     #[arg(long, value_parser = parse_net_config)]
     pub net: Option<genads_runtime::nn::NetConfig>,
-    /// Fourier modes per axis of the point-source encoding (paper: 16).
-    #[arg(long, default_value_t = 16)]
-    pub modes: usize,
+    /// Fourier modes per axis of the point-source encoding (default and paper: 16).
+    #[arg(long, value_parser = common::count_in(MIN_MODES, MAX_MODES, "the point-source decoder reads the field on a 128 × 128 grid; the paper uses 16"))]
+    pub modes: Option<usize>,
     /// Run directory (default: runs/<model name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in --out from its latest checkpoint (its stored configuration is used).
+    /// Continue the run in --out from its newest intact checkpoint, with its stored configuration
+    /// (flags that would change the training are refused; evaluation flags apply).
     #[arg(long)]
     pub resume: bool,
     /// Evaluate every N steps during training (default: 10 evaluations per run; 0: only at the end).
     #[arg(long)]
     pub eval_every: Option<u64>,
     /// Samples per evaluation during training (default: 2000 points, 500 images).
-    #[arg(long)]
+    #[arg(long, value_parser = common::count_in(1, common::MAX_SAMPLES, ""))]
     pub eval_samples: Option<usize>,
     /// Samples of the final evaluation (paper: 10,000; default 10,000 points, 2,000 images).
-    #[arg(long)]
+    #[arg(long, value_parser = common::count_in(1, common::MAX_SAMPLES, ""))]
     pub final_samples: Option<usize>,
     /// Checkpoint every N steps (default: 10 checkpoints per run).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
-    /// ODE solver of every evaluation: euler, heun, rk4 or dopri5.
-    #[arg(long, value_enum, default_value_t = SolverKind::Rk4)]
-    pub eval_solver: SolverKind,
+    /// ODE solver of every evaluation: euler, heun, rk4 (default) or dopri5.
+    #[arg(long, value_enum)]
+    pub eval_solver: Option<SolverKind>,
     /// Steps of a fixed-step evaluation solver (paper: RK4 with 100 steps; default 100 for points,
     /// 25 for images).
-    #[arg(long)]
+    #[arg(long, value_parser = common::count_in(1, common::MAX_SOLVER_STEPS, ""))]
     pub eval_steps: Option<usize>,
-    /// Tolerance of dopri5 evaluations.
-    #[arg(long, default_value_t = 1e-5)]
-    pub eval_tol: f64,
+    /// Tolerance of dopri5 evaluations (default 1e-5).
+    #[arg(long)]
+    pub eval_tol: Option<f64>,
 }
 
 /// Run `genads train`.
@@ -109,80 +115,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| common::default_run_dir(&derived.name));
-    let solver_args = SolverArgs {
-        solver: args.eval_solver,
-        steps: args.eval_steps,
-        tol: args.eval_tol,
-    };
-    // Bad solver flags fail before anything is trained; the defaults follow the run's data set
-    // (a resumed run's stored one), once known.
-    solver_args.solver(args.data.is_image())?;
 
-    let (experiment, mut trainer) = if args.resume {
-        let opened = common::open_run(&out).context("--resume needs an existing run directory")?;
-        let stored = opened.experiment.derived();
-        if stored.signature != derived.signature {
-            bail!(
-                "{} was trained with a different model (signature {}), not `{}` of {} (signature {})",
-                out.display(),
-                stored.signature,
-                derived.name,
-                args.model_file.display(),
-                derived.signature
-            );
-        }
-        eprintln!(
-            "resuming {} at step {} of {}",
-            out.display(),
-            opened.trainer.step_count(),
-            opened.trainer.config().total_steps()
-        );
-        (opened.experiment, opened.trainer)
+    // Everything is checked before anything is written: a refused start leaves no trace, and a
+    // started run can always be continued with --resume.
+    let (experiment, mut trainer, settings) = if args.resume {
+        resume(&args, &out, &derived)?
     } else {
-        if out.join(common::RUN_RECORD).exists() {
-            bail!(
-                "{} already holds a run: pass --resume to continue it, or --out to choose another directory",
-                out.display()
-            );
-        }
-        let mut experiment_config = match args.data.image_kind() {
-            None => {
-                let mut c =
-                    ExperimentConfig::checkerboard(source.clone(), origin, derived.name.clone());
-                c.modes = args.modes;
-                c
-            }
-            Some(kind) => {
-                // Missing data: the message names the command to run.
-                genads_runtime::mnist::fetch::require(kind).map_err(anyhow::Error::msg)?;
-                let mut c = ExperimentConfig::image(
-                    args.data,
-                    source.clone(),
-                    origin,
-                    derived.name.clone(),
-                );
-                c.train_size = args.subset;
-                c
-            }
-        };
-        experiment_config.data = args.data;
-        experiment_config.data_seed = args.seed;
-        let experiment = Experiment::from_derived(experiment_config, derived.clone())?;
-        let config = train_config(&args, &experiment);
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
-        write_run_files(&out, &experiment, &config, &source)?;
-        let mut trainer = Trainer::new(
-            config,
-            experiment.model_spec(),
-            Some(out.clone()),
-            serde_json::Value::Null,
-        )?;
-        if let Some(fractions) = experiment.box_fractions() {
-            trainer.init_from_data(&fractions)?;
-        }
-        (experiment, trainer)
+        start(&args, &out, &derived, &source)?
     };
+    let is_image = experiment.images.is_some();
+    let solver = settings.solver(is_image)?;
+
+    // SIGINT / SIGTERM: finish the current step, write a checkpoint, say how to resume. A second
+    // signal ends the process at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the signal handler")?;
+    }
+    trainer.set_stop_flag(Arc::clone(&stop));
 
     let total = trainer.config().total_steps();
     let planned = match trainer.config().budget {
@@ -200,15 +153,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         trainer.config().batch_size,
         out.display()
     );
-    let is_image = experiment.images.is_some();
-    let solver = solver_args.solver(is_image)?;
-    let final_samples = args
-        .final_samples
-        .unwrap_or(common::default_eval_samples(is_image));
-    let eval_samples = args
-        .eval_samples
-        .unwrap_or(if is_image { 500 } else { 2000 });
-    let seed = args.seed;
+    let final_samples = settings.final_samples;
+    let eval_samples = settings.samples;
+    let seed = trainer.config().seed;
     if is_image {
         // Load (or train, with a message) the metric classifier before the clock starts.
         experiment.image_reference()?;
@@ -241,8 +188,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut reporter = Reporter::new(trainer.config().budget, total);
     let mut objective = experiment.objective();
-    let summary = trainer.run(&mut objective, Some(&mut eval), &mut |p| reporter.update(p))?;
+    let result = trainer.run(&mut objective, Some(&mut eval), &mut |p| reporter.update(p));
     reporter.finish();
+    let summary = match result {
+        Err(TrainError::Interrupted { step, checkpoint }) => {
+            eprintln!(
+                "interrupted after step {step}; checkpoint: {}\ncontinue with: genads train {} {}--out {} --resume",
+                checkpoint.map_or("none".into(), |p| p.display().to_string()),
+                shell_word(&args.model_file.display().to_string()),
+                args.model
+                    .as_deref()
+                    .map_or(String::new(), |m| format!("--model {} ", shell_word(m))),
+                shell_word(&out.display().to_string())
+            );
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
+    };
     drop(objective);
 
     println!(
@@ -250,7 +212,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.steps, summary.elapsed_s
     );
     if is_image {
-        return final_image_evaluation(&args, final_samples, &experiment, &trainer, &solver, &out);
+        return final_image_evaluation(seed, final_samples, &experiment, &trainer, &solver, &out);
     }
     let genads_runtime::experiment::Evaluation { metrics, points } = experiment
         .evaluate(trainer.ema_net(), final_samples, &solver, seed)
@@ -264,9 +226,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         &metrics,
     );
+    let provenance = common::provenance(
+        "genads train",
+        final_samples,
+        &solver,
+        1,
+        seed,
+        trainer.step_count(),
+        None,
+    );
     common::write_atomic(
         &out.join("eval.json"),
-        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+        &common::metrics_json(&metrics, provenance)?,
     )?;
     write_plots(&out, &experiment.derived().name, &points)?;
     println!(
@@ -279,7 +250,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// The final evaluation of an image run: samples scored beside the real-vs-real reference, the
 /// sample grid, eval.json and the FID/KID curves.
 fn final_image_evaluation(
-    args: &Args,
+    seed: u64,
     final_samples: usize,
     experiment: &Experiment,
     trainer: &genads_runtime::train::Trainer,
@@ -288,7 +259,7 @@ fn final_image_evaluation(
 ) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let e = experiment
-        .evaluate_images(trainer.ema_net(), final_samples, solver, args.seed)
+        .evaluate_images(trainer.ema_net(), final_samples, solver, seed)
         .context("final evaluation")?;
     println!(
         "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs the {} test images; reference: the first {} training images",
@@ -300,9 +271,18 @@ fn final_image_evaluation(
         final_samples
     );
     println!("{}", e.report);
+    let provenance = common::provenance(
+        "genads train",
+        final_samples,
+        solver,
+        1,
+        seed,
+        trainer.step_count(),
+        common::classifier_sha256(experiment.config.data),
+    );
     common::write_atomic(
         &out.join("eval.json"),
-        serde_json::to_string_pretty(&e.metrics)?.as_bytes(),
+        &common::metrics_json(&e.metrics, provenance)?,
     )?;
     write_image_grid(experiment, &e.pixels, 100, &out.join("samples.png"))?;
     write_image_curves(out, &experiment.derived().name)?;
@@ -352,20 +332,341 @@ fn write_metric_curves(out: &Path, name: &str, keys: &[&str]) -> anyhow::Result<
     Ok(())
 }
 
+/// The file the study runner opens in a cell's directory before it starts `genads train` there:
+/// the one foreign entry a fresh run directory may hold.
+const STUDY_LOG: &str = "train.log";
+
+/// Fewest and most Fourier modes per axis of the point-source encoding: the soft-argmax decoder
+/// reads the field on a 128 × 128 grid (`PointSourceConfig::default().decoder.grid`).
+const MIN_MODES: usize = 2;
+const MAX_MODES: usize = 128;
+
+/// A fresh run: everything built and checked, then the run directory written.
+fn start(
+    args: &Args,
+    out: &Path,
+    derived: &genads_dsl::Derived,
+    source: &str,
+) -> anyhow::Result<(Experiment, Trainer, EvalSettings)> {
+    check_fresh_dir(out)?;
+    let data = args.data.unwrap_or(DataSet::Checkerboard);
+    let origin = args.model_file.display().to_string();
+    let mut experiment_config = match data.image_kind() {
+        None => {
+            let mut c =
+                ExperimentConfig::checkerboard(source.to_string(), origin, derived.name.clone());
+            c.modes = args.modes.unwrap_or(c.modes);
+            c
+        }
+        Some(kind) => {
+            // Missing data: the message names the command to run.
+            genads_runtime::mnist::fetch::require(kind).map_err(anyhow::Error::msg)?;
+            let mut c =
+                ExperimentConfig::image(data, source.to_string(), origin, derived.name.clone());
+            c.train_size = args
+                .subset
+                .unwrap_or(genads_runtime::mnist::dataset::PAPER_SUBSET);
+            c
+        }
+    };
+    experiment_config.data = data;
+    experiment_config.data_seed = args.seed.unwrap_or(1);
+    let experiment = Experiment::from_derived(experiment_config, derived.clone())?;
+    let config = train_config(args, &experiment);
+    config.validate()?;
+    let is_image = experiment.images.is_some();
+    let settings = eval_settings(args, None, is_image);
+    settings.solver(is_image)?;
+    let trainer = fresh_trainer(config, &experiment, out)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_run_files(out, &experiment, trainer.config(), source, settings)?;
+    Ok((experiment, trainer, settings))
+}
+
+/// A fresh trainer for `experiment` writing into `out` (nothing is written until it trains).
+fn fresh_trainer(
+    config: TrainConfig,
+    experiment: &Experiment,
+    out: &Path,
+) -> anyhow::Result<Trainer> {
+    let mut trainer = Trainer::new(
+        config,
+        experiment.model_spec(),
+        Some(out.to_path_buf()),
+        serde_json::Value::Null,
+    )?;
+    if let Some(fractions) = experiment.box_fractions() {
+        trainer.init_from_data(&fractions)?;
+    }
+    Ok(trainer)
+}
+
+/// Refuses a run directory that holds a run already, or files of the user's (a fresh run writes
+/// model.genads, run.json, samples.png, … and would overwrite them).
+fn check_fresh_dir(out: &Path) -> anyhow::Result<()> {
+    if out.join(common::RUN_RECORD).exists() {
+        bail!(
+            "{} already holds a run: pass --resume to continue it, or --out to choose another directory",
+            out.display()
+        );
+    }
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        bail!("--out {} exists and is not a directory", out.display());
+    }
+    let mut foreign: Vec<String> = std::fs::read_dir(out)
+        .with_context(|| format!("cannot read {}", out.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != STUDY_LOG)
+        .collect();
+    if !foreign.is_empty() {
+        foreign.sort();
+        let shown = foreign
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if foreign.len() > 3 { ", …" } else { "" };
+        bail!(
+            "--out {} is not empty ({shown}{more}) and holds no GenAdS run: a run writes model.genads, run.json, samples.png and more into it; choose another --out or empty it",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reopens a run for `--resume`: its stored configuration, its newest intact checkpoint (or step
+/// 0 when it stopped before its first one).
+fn resume(
+    args: &Args,
+    out: &Path,
+    derived: &genads_dsl::Derived,
+) -> anyhow::Result<(Experiment, Trainer, EvalSettings)> {
+    if !out.exists() {
+        bail!(
+            "--resume: {} does not exist; start the run without --resume",
+            out.display()
+        );
+    }
+    let (record, experiment) = common::open_experiment(out)?;
+    if record.signature != derived.signature {
+        bail!(
+            "{} was trained with a different model (signature {}), not `{}` of {} (signature {})",
+            out.display(),
+            record.signature,
+            derived.name,
+            args.model_file.display(),
+            derived.signature
+        );
+    }
+    refuse_changes(args, out, &record, &experiment)?;
+    let is_image = experiment.images.is_some();
+    let settings = eval_settings(args, record.eval, is_image);
+    settings.solver(is_image)?;
+    let trainer = match Trainer::resume(out.to_path_buf(), experiment.model_spec()) {
+        Ok(trainer) => {
+            common::warn_skipped(&trainer);
+            trainer
+        }
+        Err(TrainError::NoCheckpoint { .. }) => {
+            eprintln!(
+                "note: {} has no checkpoint (the run stopped before its first one): starting it at step 0 with its stored configuration",
+                out.display()
+            );
+            fresh_trainer(record.train.clone(), &experiment, out)?
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot resume {}", out.display())))
+        }
+    };
+    eprintln!(
+        "resuming {} at step {} of {}",
+        out.display(),
+        trainer.step_count(),
+        trainer.config().total_steps()
+    );
+    Ok((experiment, trainer, settings))
+}
+
+/// Refuses flags that would change a resumed run's training (a resumed run keeps its stored
+/// configuration; giving the stored value again is fine).
+fn refuse_changes(
+    args: &Args,
+    out: &Path,
+    record: &RunRecord,
+    experiment: &Experiment,
+) -> anyhow::Result<()> {
+    let stored = &record.train;
+    let mut changed: Vec<String> = Vec::new();
+    let mut differs = |flag: &str, given: String, theirs: String| {
+        if given != theirs {
+            changed.push(format!("{flag} {given} (the run's: {theirs})"));
+        }
+    };
+    if let Some(data) = args.data {
+        differs(
+            "--data",
+            data.to_string(),
+            record.experiment.data.to_string(),
+        );
+    }
+    if let (Some(subset), true) = (args.subset, experiment.images.is_some()) {
+        differs(
+            "--subset",
+            subset.to_string(),
+            record.experiment.train_size.to_string(),
+        );
+    }
+    if let (Some(modes), false) = (args.modes, experiment.images.is_some()) {
+        differs(
+            "--modes",
+            modes.to_string(),
+            record.experiment.modes.to_string(),
+        );
+    }
+    if let Some(preset) = args.preset {
+        differs("--preset", preset.to_string(), stored.preset.to_string());
+    }
+    if let Some(seed) = args.seed {
+        differs("--seed", seed.to_string(), stored.seed.to_string());
+    }
+    if let Some(batch) = args.batch_size {
+        differs(
+            "--batch-size",
+            batch.to_string(),
+            stored.batch_size.to_string(),
+        );
+    }
+    if let Some(lr) = args.lr {
+        differs("--lr", lr.to_string(), stored.lr.to_string());
+    }
+    if let Some(every) = args.eval_every {
+        differs(
+            "--eval-every",
+            every.to_string(),
+            stored.eval_every.to_string(),
+        );
+    }
+    if let Some(every) = args.checkpoint_every {
+        differs(
+            "--checkpoint-every",
+            every.to_string(),
+            stored.checkpoint_every.to_string(),
+        );
+    }
+    if let Some(net) = &args.net {
+        let alpha = genads_runtime::Physics::constants(&experiment.physics).alpha;
+        let net = net.for_backbone(alpha != 0.0);
+        if net != stored.net {
+            changed.push(format!(
+                "--net (the run's: {})",
+                serde_json::to_string(&stored.net)?
+            ));
+        }
+    }
+    if let Some(budget) = budget_flags(args) {
+        if budget != stored.budget {
+            changed.push(format!(
+                "{} (the run's: {})",
+                describe_budget(&budget),
+                describe_budget(&stored.budget)
+            ));
+        }
+    }
+    if !changed.is_empty() {
+        bail!(
+            "--resume continues {} with its stored configuration, and these flags would change it: {}. To train differently (e.g. longer), start a new run with another --out",
+            out.display(),
+            changed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The budget the flags ask for, if any.
+fn budget_flags(args: &Args) -> Option<Budget> {
+    match (args.epochs, args.steps, args.time) {
+        (Some(e), _, _) => Some(Budget::Epochs(e)),
+        (_, Some(s), _) => Some(Budget::Steps(s)),
+        (_, _, Some(t)) => Some(Budget::Time {
+            seconds: Duration::from(t).as_secs_f64(),
+            max_steps: args.max_steps.unwrap_or(TIME_BUDGET_MAX_STEPS),
+        }),
+        _ => None,
+    }
+}
+
+/// A budget in words, as its flag would state it.
+fn describe_budget(budget: &Budget) -> String {
+    match *budget {
+        Budget::Steps(n) => format!("--steps {n}"),
+        Budget::Epochs(n) => format!("--epochs {n}"),
+        Budget::Time { seconds, max_steps } if max_steps == TIME_BUDGET_MAX_STEPS => {
+            format!(
+                "--time {}",
+                humantime::format_duration(Duration::from_secs_f64(seconds))
+            )
+        }
+        Budget::Time { seconds, max_steps } => format!(
+            "--time {} --max-steps {max_steps}",
+            humantime::format_duration(Duration::from_secs_f64(seconds))
+        ),
+    }
+}
+
+/// The evaluation settings: the flags over the stored ones (a resumed run) or the defaults.
+fn eval_settings(args: &Args, stored: Option<EvalSettings>, images: bool) -> EvalSettings {
+    let mut s = stored.unwrap_or(EvalSettings::defaults(images));
+    if let Some(solver) = args.eval_solver {
+        s.solver = solver;
+    }
+    if let Some(steps) = args.eval_steps {
+        s.steps = steps;
+    }
+    if let Some(tol) = args.eval_tol {
+        s.tol = tol;
+    }
+    if let Some(n) = args.eval_samples {
+        s.samples = n;
+    }
+    if let Some(n) = args.final_samples {
+        s.final_samples = n;
+    }
+    s
+}
+
+/// `word` quoted for a POSIX shell when it needs quoting.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-=:,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// The training configuration from the preset and the flags.
 fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
-    let mut config = TrainConfig::for_preset(args.preset, experiment.kind);
+    let preset = args.preset.unwrap_or(Preset::Quick);
+    let mut config = TrainConfig::for_preset(preset, experiment.kind);
     config.net = config
         .net
         .for_backbone(genads_runtime::Physics::constants(&experiment.physics).alpha != 0.0);
     if experiment.images.is_some() {
-        let t = args.preset.image_training();
-        config.net = args.preset.image_net_config();
+        let t = preset.image_training();
+        config.net = preset.image_net_config();
         config.batch_size = t.batch_size;
         config.lr = t.lr;
         config.ema_decay = t.ema_decay;
         config.ema_start = t.ema_start;
-        if args.preset == Preset::Paper {
+        if preset == Preset::Paper {
             // PAPER.md §6.4: 1500 epochs of the 10,000-image subset at batch 128.
             config.budget = Budget::Epochs(1500);
         }
@@ -374,7 +675,7 @@ fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
         config.net =
             net.for_backbone(genads_runtime::Physics::constants(&experiment.physics).alpha != 0.0);
     }
-    config.seed = args.seed;
+    config.seed = args.seed.unwrap_or(1);
     config.dataset_size = experiment.train_len() as u64;
     if let Some(b) = args.batch_size {
         config.batch_size = b;
@@ -382,15 +683,7 @@ fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
     if let Some(lr) = args.lr {
         config.lr = lr;
     }
-    config.budget = match (args.epochs, args.steps, args.time) {
-        (Some(e), _, _) => Budget::Epochs(e),
-        (_, Some(s), _) => Budget::Steps(s),
-        (_, _, Some(t)) => Budget::Time {
-            seconds: Duration::from(t).as_secs_f64(),
-            max_steps: args.max_steps.unwrap_or(TIME_BUDGET_MAX_STEPS),
-        },
-        _ => config.budget,
-    };
+    config.budget = budget_flags(args).unwrap_or(config.budget);
     let total = config.total_steps();
     if let Budget::Time { seconds, .. } = config.budget {
         // The step count of a time budget is unknown: evaluate and checkpoint by the clock
@@ -425,6 +718,7 @@ fn write_run_files(
     experiment: &Experiment,
     config: &TrainConfig,
     source: &str,
+    eval: EvalSettings,
 ) -> anyhow::Result<()> {
     let derived = experiment.derived();
     common::write_atomic(&out.join("model.genads"), source.as_bytes())?;
@@ -434,6 +728,7 @@ fn write_run_files(
         experiment: experiment.config.clone(),
         train: config.clone(),
         signature: derived.signature.clone(),
+        eval: Some(eval),
     };
     common::write_atomic(
         &out.join(common::RUN_RECORD),

@@ -176,6 +176,7 @@ fn tiny_mnist_run_trains_samples_and_evaluates() {
             "3",
             "--bpm-steps",
             "2",
+            "--replace",
         ],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");

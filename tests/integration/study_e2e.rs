@@ -176,7 +176,7 @@ fn eval_repeats_are_the_statistics_of_single_seeded_evaluations() {
     let run = out.to_str().unwrap();
     train_tiny(&file, &out, 3, 16, dir);
     let eval = |extra: &[&str]| -> serde_json::Map<String, serde_json::Value> {
-        let mut args = vec!["eval", run, "--n", "300", "--steps", "3"];
+        let mut args = vec!["eval", run, "--n", "300", "--steps", "3", "--replace"];
         args.extend_from_slice(extra);
         let (ok, log) = genads(&args, dir);
         assert!(ok, "{log}");
