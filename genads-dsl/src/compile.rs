@@ -2,9 +2,9 @@
 
 use crate::derive::derive;
 use crate::derived::{Derived, Encoding, Normalisation, Propagator};
-use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::diagnostics::{clip, Diagnostic, Diagnostics};
 use crate::parser::parse;
-use crate::validate::{expand_model, Sink};
+use crate::validate::{expand_model, Sink, NAME_SHOWN};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -32,7 +32,7 @@ pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> 
                 let (line, _) = crate::validate::line_col(source, *first);
                 sink.error(
                     spec.name_span.clone(),
-                    format!("model name `{}` is already taken", spec.name),
+                    format!("model name `{}` is already taken", clip(&spec.name, NAME_SHOWN)),
                     format!("model names are unique in a file, sweep members included (first at line {line})"),
                 );
                 continue;
@@ -44,7 +44,7 @@ pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> 
             {
                 sink.error(
                     spec.normalisation_span.clone().unwrap_or(spec.name_span.clone()),
-                    format!("`normalisation reference` needs an AdS warp (model `{}`)", spec.name),
+                    format!("`normalisation reference` needs an AdS warp (model `{}`)", clip(&spec.name, NAME_SHOWN)),
                     "the authors' DC normalisation quirk is defined for the AdS envelope ξ^ν K_ν(ξ) only",
                 );
                 continue;
@@ -88,7 +88,7 @@ fn uv_finite(m: &Derived) -> Option<(std::ops::Range<usize>, String, String)> {
     };
     Some((
         m.spans.field.clone(),
-        format!("the numerical propagator of model `{}` cannot be normalised at the UV boundary", m.name),
+        format!("the numerical propagator of model `{}` cannot be normalised at the UV boundary", clip(&m.name, NAME_SHOWN)),
         format!("{why}; use a massless field, or stabilised variables on a warp with f'/f → 1 (rescale r)"),
     ))
 }

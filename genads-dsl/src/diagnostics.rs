@@ -1,5 +1,6 @@
 //! Diagnostics: an error at a place in a source file, rendered rustc-style with the source line and
-//! a caret under the offending token, plus the rule that was broken.
+//! a caret under the offending token, plus the rule that was broken. A long source line is echoed
+//! as a window of at most [`ECHO_WIDTH`] characters around the error, with `…` where it is cut.
 
 use std::fmt;
 use std::ops::Range;
@@ -11,7 +12,8 @@ pub struct Diagnostic {
     pub origin: String,
     /// 1-based line of the span's start.
     pub line: usize,
-    /// 1-based column (in characters) of the span's start.
+    /// 1-based column (in characters) of the span's start; a byte-order mark that starts the
+    /// source is not counted (editors do not show it).
     pub column: usize,
     /// Byte range of the offending text.
     pub span: Range<usize>,
@@ -19,7 +21,8 @@ pub struct Diagnostic {
     pub message: String,
     /// The rule that was broken, when there is one to name.
     pub rule: Option<String>,
-    /// The full source line the span starts on (without its line break).
+    /// The full source line the span starts on (without its line break, nor a byte-order mark
+    /// that starts the source).
     pub source_line: String,
 }
 
@@ -40,8 +43,15 @@ impl Diagnostic {
             .find('\n')
             .map_or(source.len(), |i| start + i);
         let line = source[..start].matches('\n').count() + 1;
+        // A byte-order mark that starts the source is not part of line 1 (the grammar skips it).
+        let line_start = if line_start == 0 && source.starts_with('\u{FEFF}') {
+            3.min(start)
+        } else {
+            line_start
+        };
         let column = source[line_start..start].chars().count() + 1;
-        let source_line = source[line_start..line_end]
+        let source_line = source[line_start.min(line_end)..line_end]
+            .trim_start_matches('\u{FEFF}')
             .trim_end_matches('\r')
             .to_string();
         Diagnostic {
@@ -77,6 +87,55 @@ impl Diagnostic {
     }
 }
 
+/// `s` cut to at most `max` characters, with `…` at the end when cut (for names and tokens
+/// quoted in messages).
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Widest echo of a source line in a rendered diagnostic, in characters, `…` marks included.
+pub const ECHO_WIDTH: usize = 120;
+
+/// Characters of a long line shown before the error column.
+const ECHO_BEFORE: usize = 40;
+
+/// The part of `line` echoed for an error at character `first` (0-based) whose caret is `width`
+/// characters wide: the text, the caret's lead (tabs kept, so the caret lines up) and the caret
+/// width, clipped to the window.
+fn echo(line: &str, first: usize, width: usize) -> (String, String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let n = chars.len();
+    let first = first.min(n);
+    let (from, to) = if n <= ECHO_WIDTH {
+        (0, n)
+    } else {
+        // Room for a `…` at either end.
+        let room = ECHO_WIDTH - 2;
+        let from = first.saturating_sub(ECHO_BEFORE).min(n - room);
+        (from, (from + room).min(n))
+    };
+    let mut text = String::new();
+    let mut lead = String::new();
+    if from > 0 {
+        text.push('…');
+        lead.push(' ');
+    }
+    text.extend(&chars[from..to]);
+    if to < n {
+        text.push('…');
+    }
+    lead.extend(
+        chars[from..first]
+            .iter()
+            .map(|&c| if c == '\t' { '\t' } else { ' ' }),
+    );
+    let width = width.min(to.saturating_sub(first)).max(1);
+    (text, lead, width)
+}
+
 fn floor_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -104,14 +163,9 @@ impl fmt::Display for Diagnostic {
                 })
                 .count()
                 .max(1);
-            let lead: String = self
-                .source_line
-                .chars()
-                .take(first)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let (text, lead, width) = echo(&self.source_line, first, width);
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{number} | {}", self.source_line)?;
+            writeln!(f, "{number} | {text}")?;
             writeln!(f, "{pad} | {lead}{}", "^".repeat(width))?;
         }
         if let Some(rule) = &self.rule {

@@ -9,6 +9,7 @@ pub mod derived;
 pub mod diagnostics;
 pub mod explain;
 pub mod expr;
+mod lexical;
 pub mod parser;
 pub mod signature;
 pub mod validate;

@@ -4,6 +4,8 @@ use crate::ast::*;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use pest::iterators::Pair;
 use pest::Parser as _;
+use std::borrow::Cow;
+use unicode_normalization::UnicodeNormalization as _;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar.pest"]
@@ -11,22 +13,22 @@ struct GenadsParser;
 
 type P<'a> = Pair<'a, Rule>;
 
-/// Deepest expression nesting accepted (guards the recursive tree walks against stack overflow).
-pub const MAX_NESTING: usize = 64;
+pub use crate::lexical::{MAX_NESTING, MAX_OPERATORS};
 
-/// Parse a `.genads` source into its syntax tree.
+/// Parse a `.genads` source into its syntax tree. A byte-order mark at the start is skipped
+/// (spans stay byte offsets into `source`); identifiers are Unicode-normalised to NFC.
 pub fn parse(source: &str, origin: &str) -> Result<FileAst, Diagnostics> {
-    if let Some((at, message)) = too_deep(source) {
-        return Err(Diagnostic::new(
-            source,
-            origin,
-            at..at + 1,
-            message,
-            Some("limits: keep expressions small".to_string()),
-        )
-        .into());
+    if let Some(r) = crate::lexical::prescan(source) {
+        return Err(
+            Diagnostic::new(source, origin, r.span, r.message, Some(r.rule.to_string())).into(),
+        );
     }
-    let mut pairs = GenadsParser::parse(Rule::file, source)
+    // The grammar sees the byte-order mark as three spaces: offsets do not move.
+    let text: Cow<str> = match source.strip_prefix('\u{FEFF}') {
+        Some(rest) => Cow::Owned(format!("   {rest}")),
+        None => Cow::Borrowed(source),
+    };
+    let mut pairs = GenadsParser::parse(Rule::file, &text)
         .map_err(|e| Diagnostics::from(syntax_error(source, origin, &e)))?;
     let mut file = FileAst::default();
     let Some(top) = pairs.next() else {
@@ -40,71 +42,23 @@ pub fn parse(source: &str, origin: &str) -> Result<FileAst, Diagnostics> {
     Ok(file)
 }
 
-/// Most operators accepted in one model block (guards recursion depth of the tree walks).
-pub const MAX_OPERATORS: usize = 1000;
-
-/// A pre-scan that refuses inputs whose trees would be too deep to walk recursively: brackets
-/// nested deeper than [`MAX_NESTING`], or more than [`MAX_OPERATORS`] operators in one block.
-/// Comments are skipped. Returns the byte position of the offending character.
-fn too_deep(source: &str) -> Option<(usize, String)> {
-    let bytes = source.as_bytes();
-    let mut depth = 0usize;
-    let mut operators = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
-                continue;
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some((
-                        i,
-                        format!("brackets nested deeper than {MAX_NESTING} levels"),
-                    ));
-                }
-            }
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    operators = 0;
-                }
-            }
-            b'+' | b'-' | b'*' | b'/' | b'^' => {
-                operators += 1;
-                if operators > MAX_OPERATORS {
-                    return Some((
-                        i,
-                        format!("more than {MAX_OPERATORS} operators in one model"),
-                    ));
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 fn span(p: &P) -> Span {
     p.as_span().start()..p.as_span().end()
 }
 
-fn spanned_str(p: &P) -> Spanned<String> {
+/// A name as written, in Unicode normal form C (composed): `e` + U+0301 and `é` are one name.
+fn name(p: &P) -> String {
+    let s = p.as_str();
+    if s.is_ascii() {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
+}
+
+fn spanned_name(p: &P) -> Spanned<String> {
     Spanned {
-        value: p.as_str().to_string(),
+        value: name(p),
         span: span(p),
     }
 }
@@ -133,7 +87,7 @@ fn model(p: P) -> ModelAst {
     let whole = span(&p);
     let mut it = inner(p);
     let _kw = it.next();
-    let name = it.next().map(|q| spanned_str(&q)).unwrap_or(Spanned {
+    let name = it.next().map(|q| spanned_name(&q)).unwrap_or(Spanned {
         value: String::new(),
         span: whole.clone(),
     });
@@ -152,7 +106,7 @@ fn statement(p: P) -> Option<Spanned<Statement>> {
     let _kw = it.next();
     let value = match rule {
         Rule::param_stmt => {
-            let name = spanned_str(&it.next()?);
+            let name = spanned_name(&it.next()?);
             let v = it.next()?;
             let value = match v.as_rule() {
                 Rule::param_fixed => ParamValue::Fixed(expr(inner(v).next()?)),
@@ -323,7 +277,7 @@ fn expr(p: P) -> AstExpr {
         }
         Rule::call => {
             let mut it = inner(p);
-            let name = it.next().map(|q| spanned_str(&q)).unwrap_or(Spanned {
+            let name = it.next().map(|q| spanned_name(&q)).unwrap_or(Spanned {
                 value: String::new(),
                 span: sp.clone(),
             });
@@ -334,7 +288,7 @@ fn expr(p: P) -> AstExpr {
             }
         }
         Rule::ident => Spanned {
-            value: AstExprKind::Ident(p.as_str().to_string()),
+            value: AstExprKind::Ident(name(&p)),
             span: sp,
         },
         Rule::number => Spanned {
@@ -454,10 +408,10 @@ fn found_at(source: &str, pos: usize) -> (String, usize) {
         first.len_utf8()
     };
     let token = &rest[..len];
-    let shown = if token.chars().all(|c| !c.is_control()) {
-        format!("`{token}`")
+    let shown = if let Some(u) = crate::lexical::unusual(first) {
+        u.name
     } else {
-        format!("{:?}", token)
+        format!("`{}`", crate::diagnostics::clip(token, 40))
     };
     (shown, len)
 }

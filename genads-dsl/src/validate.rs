@@ -8,7 +8,7 @@
 
 use crate::ast::*;
 use crate::derived::{Normalisation, Prior, PriorComponent};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{clip, Diagnostic};
 use crate::expr::{Expr, Func};
 use std::collections::BTreeMap;
 
@@ -19,6 +19,9 @@ pub const RESERVED: [&str; 11] = [
 
 /// The function names, as listed in diagnostics.
 const FUNCTIONS: &str = "exp, log, sqrt, sinh, cosh, tanh, coth, sech, csch";
+
+/// Most characters of a name quoted in a message (longer ones end in `…`).
+pub(crate) const NAME_SHOWN: usize = 60;
 
 /// Statements every model must state.
 pub const REQUIRED: [&str; 6] = ["boundary", "warp", "radial", "field", "backbone", "path"];
@@ -117,8 +120,16 @@ struct Statements<'m> {
     loss: Option<bool>,
 }
 
+/// A number for messages: its shortest round-trip decimal, in scientific form when large or tiny
+/// (`1e308`, not 309 digits), and 0 without a sign.
 fn fmt(v: f64) -> String {
-    format!("{v}")
+    if v == 0.0 {
+        "0".to_string()
+    } else if v.is_finite() && (v.abs() >= 1e16 || v.abs() < 1e-6) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Check one model's structure and identifiers, expand its sweeps and check each member's
@@ -161,14 +172,20 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
             if RESERVED.contains(&p.name.value.as_str()) {
                 sink.error(
                     p.name.span.clone(),
-                    format!("`{}` cannot be a parameter name", p.name.value),
+                    format!(
+                        "`{}` cannot be a parameter name",
+                        clip(&p.name.value, NAME_SHOWN)
+                    ),
                     format!("reserved names: r, pi, {FUNCTIONS}"),
                 );
             } else if let Some(q) = st.params.iter().find(|q| q.name.value == p.name.value) {
                 let (l, _) = line_col(sink.source, q.name.span.start);
                 sink.error(
                     p.name.span.clone(),
-                    format!("parameter `{}` is declared twice", p.name.value),
+                    format!(
+                        "parameter `{}` is declared twice",
+                        clip(&p.name.value, NAME_SHOWN)
+                    ),
                     format!("each parameter is declared once (first at line {l})"),
                 );
             }
@@ -176,7 +193,7 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
                 if values.is_empty() {
                     sink.error(
                         s.span.clone(),
-                        format!("sweep `{}` has no values", p.name.value),
+                        format!("sweep `{}` has no values", clip(&p.name.value, NAME_SHOWN)),
                         "a sweep `param x in [a, b, ...]` needs at least one value",
                     );
                 }
@@ -188,7 +205,10 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
             let (l, _) = line_col(sink.source, first.start);
             sink.error(
                 s.span.clone(),
-                format!("duplicate `{kw}` statement in model `{}`", model.name.value),
+                format!(
+                    "duplicate `{kw}` statement in model `{}`",
+                    clip(&model.name.value, NAME_SHOWN)
+                ),
                 format!("each statement appears once per model (first at line {l})"),
             );
             continue;
@@ -226,7 +246,10 @@ fn structure<'m>(model: &'m ModelAst, sink: &mut Sink) -> Option<Statements<'m>>
         if !seen.contains_key(kw) {
             sink.error(
                 model.name.span.clone(),
-                format!("model `{}` has no `{kw}` statement", model.name.value),
+                format!(
+                    "model `{}` has no `{kw}` statement",
+                    clip(&model.name.value, NAME_SHOWN)
+                ),
                 "every model states boundary, warp, radial, field, backbone and path",
             );
         }
@@ -312,7 +335,11 @@ fn check_idents(e: &AstExpr, params: &[&str], allow_r: bool, sink: &mut Sink) {
             } else {
                 format!("known names: pi and params declared before use; functions {FUNCTIONS}")
             };
-            sink.error(e.span.clone(), format!("unknown identifier `{name}`"), rule);
+            sink.error(
+                e.span.clone(),
+                format!("unknown identifier `{}`", clip(name, NAME_SHOWN)),
+                rule,
+            );
         }
         AstExprKind::Neg(a) => check_idents(a, params, allow_r, sink),
         AstExprKind::Bin(_, a, b) => {
@@ -323,7 +350,7 @@ fn check_idents(e: &AstExpr, params: &[&str], allow_r: bool, sink: &mut Sink) {
             if Func::from_name(&name.value).is_none() {
                 sink.error(
                     name.span.clone(),
-                    format!("unknown function `{}`", name.value),
+                    format!("unknown function `{}`", clip(&name.value, NAME_SHOWN)),
                     format!("functions: {FUNCTIONS} (powers with ^)"),
                 );
             }
@@ -490,6 +517,18 @@ fn member(model: &ModelAst, st: &Statements, env: Env, sink: &mut Sink) -> Optio
         );
         return None;
     }
+    if !(r_uv - r_ir).is_finite() {
+        sink.error(
+            radial_span.clone(),
+            format!("radial range too wide{ctx}"),
+            format!(
+                "r_UV - r_IR = {} - ({}) is beyond the f64 range: the radial span must be a finite number",
+                fmt(r_uv),
+                fmt(r_ir)
+            ),
+        );
+        return None;
+    }
 
     // Warp on the closed range.
     let warp_ast = st.warp?;
@@ -530,12 +569,25 @@ fn member(model: &ModelAst, st: &Statements, env: Env, sink: &mut Sink) -> Optio
     let (delta, delta_exact, m2, m2_exact, massless) = match field_decl {
         FieldDecl::Delta(e) => {
             let (delta, dx) = constant_exact(e, &env, "Δ", sink)?;
-            if delta <= d / 2.0 {
+            if delta < d / 2.0 {
                 sink.error(
                     e.span.clone(),
                     format!("scaling dimension too small{ctx}"),
                     format!(
                         "Δ = {} is below d/2 = {}: standard quantisation needs Δ > d/2",
+                        fmt(delta),
+                        fmt(d / 2.0)
+                    ),
+                );
+            } else if delta == d / 2.0 {
+                sink.error(
+                    e.span.clone(),
+                    format!("scaling dimension too small{ctx}"),
+                    format!(
+                        "Δ = {} must be above d/2 = {}: standard quantisation needs Δ > d/2 \
+                         strictly (at Δ = d/2, ν = 0: the two boundary falloffs merge into \
+                         z^(d/2) and z^(d/2) log z, and the envelope ξ^ν K_ν(ξ) has no finite \
+                         boundary value to normalise by)",
                         fmt(delta),
                         fmt(d / 2.0)
                     ),
@@ -730,7 +782,10 @@ fn value_of(e: &Expr) -> f64 {
 
 /// A number with 6 significant digits, for messages.
 pub(crate) fn short(v: f64) -> String {
-    if v == 0.0 || (1e-4..1e6).contains(&v.abs()) {
+    if v == 0.0 {
+        // -0 prints as 0: the sign of a zero says nothing to the reader.
+        "0".to_string()
+    } else if (1e-4..1e6).contains(&v.abs()) {
         let s = format!("{v:.6}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
         s.to_string()
@@ -803,9 +858,22 @@ fn check_warp(
             ));
         }
         let omega = f.powf(d);
-        if fp.eval_r(r).is_err() || !omega.is_finite() || omega == 0.0 {
+        if !omega.is_finite() || omega == 0.0 {
             return Err(format!(
-                "warp factor is not smooth or ω = f^d overflows at r = {}{ctx}",
+                "ω = f^d {} at r = {}{ctx}: f({}) = {}",
+                if omega == 0.0 {
+                    "underflows to 0"
+                } else {
+                    "overflows"
+                },
+                short(r),
+                short(r),
+                short(f)
+            ));
+        }
+        if fp.eval_r(r).is_err() {
+            return Err(format!(
+                "the warp's derivative f'(r) is not finite at r = {}{ctx}",
                 short(r)
             ));
         }
@@ -815,7 +883,7 @@ fn check_warp(
         let r = if i == WARP_SAMPLES {
             hi
         } else {
-            lo + (hi - lo) * i as f64 / WARP_SAMPLES as f64
+            lo + (hi - lo) * (i as f64 / WARP_SAMPLES as f64)
         };
         if let Err(message) = at(r) {
             sink.error(span, message, rule);
@@ -867,11 +935,11 @@ fn prove_positive(f: &Expr, fp: &Expr, fp_raw: &Expr, d: f64, lo: f64, hi: f64) 
     let mut stack: Vec<(f64, f64)> = (0..pieces)
         .rev()
         .map(|i| {
-            let a = lo + (hi - lo) * i as f64 / pieces as f64;
+            let a = lo + (hi - lo) * (i as f64 / pieces as f64);
             let b = if i + 1 == pieces {
                 hi
             } else {
-                lo + (hi - lo) * (i + 1) as f64 / pieces as f64
+                lo + (hi - lo) * ((i + 1) as f64 / pieces as f64)
             };
             (a, b)
         })

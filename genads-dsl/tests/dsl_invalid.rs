@@ -83,7 +83,7 @@ fn table() -> Vec<(String, &'static str, &'static str)> {
         (
             base("exp(r)", "0 -> 1", "delta 1", off),
             "5:17: scaling dimension too small",
-            "Δ = 1 is below d/2 = 1: standard quantisation needs Δ > d/2",
+            "Δ = 1 must be above d/2 = 1: standard quantisation needs Δ > d/2 strictly (at Δ = d/2, ν = 0: the two boundary falloffs merge into z^(d/2) and z^(d/2) log z, and the envelope ξ^ν K_ν(ξ) has no finite boundary value to normalise by)",
         ),
         (
             base("exp(r)", "0 -> 1", "mass2 -1.5", off),

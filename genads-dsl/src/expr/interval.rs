@@ -21,7 +21,7 @@ pub struct Interval {
 
 fn down(x: f64) -> f64 {
     if x.is_finite() {
-        x - (x.abs() * 4.0 * f64::EPSILON + f64::MIN_POSITIVE)
+        x - (x.abs() * (4.0 * f64::EPSILON) + f64::MIN_POSITIVE)
     } else {
         x
     }
@@ -29,7 +29,7 @@ fn down(x: f64) -> f64 {
 
 fn up(x: f64) -> f64 {
     if x.is_finite() {
-        x + (x.abs() * 4.0 * f64::EPSILON + f64::MIN_POSITIVE)
+        x + (x.abs() * (4.0 * f64::EPSILON) + f64::MIN_POSITIVE)
     } else {
         x
     }
