@@ -270,6 +270,14 @@ pub enum TrainError {
         /// The checkpoint written on the way out.
         checkpoint: Option<PathBuf>,
     },
+    /// Every checkpoint of the run directory is damaged.
+    #[error("every checkpoint in {} is damaged: {damaged}", dir.display())]
+    AllCheckpointsDamaged {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// Each damaged checkpoint with the reason, newest first.
+        damaged: String,
+    },
     /// `resume` found no checkpoint in the run directory.
     #[error("{} holds no checkpoint to resume from", dir.display())]
     NoCheckpoint {
@@ -460,7 +468,9 @@ impl Trainer {
         if candidates.is_empty() {
             return Err(TrainError::NoCheckpoint { dir });
         }
+        let count = candidates.len();
         let mut skipped = Vec::new();
+        let mut newest_error = None;
         for candidate in candidates {
             match Self::resume_from(&candidate, &out_dir, &spec) {
                 Ok(mut trainer) => {
@@ -469,18 +479,24 @@ impl Trainer {
                 }
                 Err(TrainError::Checkpoint(
                     e @ (CheckpointError::Corrupt { .. } | CheckpointError::Io { .. }),
-                )) => skipped.push((candidate, e.to_string())),
+                )) => {
+                    skipped.push((candidate, e.to_string()));
+                    newest_error.get_or_insert(e);
+                }
                 Err(e) => return Err(e),
             }
         }
-        let (newest, reason) = skipped.swap_remove(0);
-        Err(TrainError::Checkpoint(CheckpointError::Corrupt {
-            path: newest,
-            reason: format!(
-                "every checkpoint in {} is damaged; newest: {reason}",
-                dir.display()
-            ),
-        }))
+        match newest_error {
+            Some(e) if count == 1 => Err(TrainError::Checkpoint(e)),
+            _ => Err(TrainError::AllCheckpointsDamaged {
+                dir,
+                damaged: skipped
+                    .iter()
+                    .map(|(p, why)| format!("{} ({why})", p.display()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }),
+        }
     }
 
     /// Restores the trainer from one checkpoint directory.

@@ -183,7 +183,7 @@ pub struct OpenedRun {
 pub fn open_run(run: &Path) -> anyhow::Result<OpenedRun> {
     let (_, experiment) = open_experiment(run)?;
     let trainer = Trainer::resume(run.to_path_buf(), experiment.model_spec())
-        .with_context(|| format!("loading the latest checkpoint of {}", run.display()))?;
+        .with_context(|| format!("cannot open the checkpoints of {}", run.display()))?;
     warn_skipped(&trainer);
     Ok(OpenedRun {
         experiment,

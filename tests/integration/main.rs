@@ -1,6 +1,7 @@
 //! The CLI's, DSL's, macro's and studies' integration tests, in one
 //! binary (one link instead of eleven).
 
+mod bad_inputs;
 mod cli_robustness;
 mod dsl_cli;
 mod dsl_explain_snapshots;

@@ -39,13 +39,13 @@ pub enum MnistError {
     #[error("invalid input: {0}")]
     Invalid(String),
     /// I/O failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Io {
         /// What was being done.
         context: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, not also as a source: an error chain would
+        /// print it twice).
+        cause: std::io::Error,
     },
     /// A tensor operation failed.
     #[error("tensor error: {0}")]
@@ -60,5 +60,5 @@ pub type Result<T, E = MnistError> = std::result::Result<T, E>;
 
 pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> MnistError {
     let context = context.into();
-    move |source| MnistError::Io { context, source }
+    move |cause| MnistError::Io { context, cause }
 }
