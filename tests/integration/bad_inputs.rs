@@ -134,6 +134,7 @@ fn cases() -> Vec<Case> {
         case("train flags", "--eval-solver dopri5 --eval-tol 0", ads_file(), &train_ads(&["--eval-solver", "dopri5", "--eval-tol", "0"])),
         case("train flags", "--preset huge", ads_file(), &train_ads(&["--preset", "huge"])),
         case("train flags", "--net with a JSON error", ads_file(), &train_ads(&["--net", "{\"kind\":\"mlp\""])),
+        case("train flags", "--net with a width of 10⁸", ads_file(), &train_ads(&["--net", "{\"kind\":\"mlp\",\"hidden\":100000000,\"depth\":4,\"time_dim\":64,\"time_scale\":1,\"fourier_octaves\":4}"])),
         case("train flags", "--model that the file does not hold", ads_file(), &train_ads(&["--model", "other"])),
         case("train flags", "--data mnist before it is installed", ads_file(), &train_ads(&["--data", "mnist"])),
         case(

@@ -79,6 +79,13 @@ impl UNetConfig {
 
     /// Checks the configuration.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        crate::nn::check_sizes(
+            "U-Net",
+            &[
+                ("hidden width", self.hidden, crate::nn::MAX_WIDTH),
+                ("time-embedding size", self.time_dim, crate::nn::MAX_WIDTH),
+            ],
+        )?;
         if self.hidden == 0 || self.depth == 0 || self.depth > 8 || self.groups == 0 {
             return Err("U-Net hidden width, groups must be positive and depth in 1..=8".into());
         }

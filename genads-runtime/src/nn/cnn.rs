@@ -46,6 +46,14 @@ impl CnnConfig {
 
     /// Checks that the network fits a state of `modes`×`modes` spatial points.
     pub fn validate(&self, modes: usize) -> std::result::Result<(), String> {
+        super::check_sizes(
+            "CNN",
+            &[
+                ("hidden width", self.hidden, super::MAX_WIDTH),
+                ("depth", self.depth, super::MAX_DEPTH),
+                ("time-embedding size", self.time_dim, super::MAX_WIDTH),
+            ],
+        )?;
         if self.hidden == 0 || self.depth == 0 || self.groups == 0 {
             return Err("CNN hidden width, depth and groups must be positive".into());
         }

@@ -188,6 +188,19 @@ impl MixtureConfig {
 
     /// Checks the configuration.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        super::check_sizes(
+            "mixture net",
+            &[
+                ("components", self.components, 1024),
+                ("hidden width", self.hidden, super::MAX_WIDTH),
+                ("depth", self.depth, super::MAX_DEPTH),
+                ("feature grid", self.feature_grid, 1024),
+                ("time width", self.time_hidden, super::MAX_WIDTH),
+                ("head rank", self.head_rank, super::MAX_WIDTH),
+                ("time-embedding size", self.time_dim, super::MAX_WIDTH),
+                ("refinement steps", self.refine_steps as usize, 1000),
+            ],
+        )?;
         if self.components == 0 || self.hidden == 0 || self.depth == 0 || self.time_hidden == 0 {
             return Err(
                 "mixture net components, hidden width, depth and time width must be positive"

@@ -50,6 +50,14 @@ impl MlpConfig {
 
     /// Checks the configuration.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        super::check_sizes(
+            "MLP",
+            &[
+                ("hidden width", self.hidden, super::MAX_WIDTH),
+                ("depth", self.depth, super::MAX_DEPTH),
+                ("time-embedding size", self.time_dim, super::MAX_WIDTH),
+            ],
+        )?;
         if self.hidden == 0 || self.depth == 0 {
             return Err("MLP hidden width and depth must be positive".into());
         }

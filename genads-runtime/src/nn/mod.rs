@@ -99,6 +99,25 @@ impl StateKind {
     }
 }
 
+/// Largest layer width (hidden units, channels, embedding sizes) a network configuration accepts:
+/// 32× the widest preset (256), and small enough that a mistyped `--net` is refused before it
+/// allocates gigabytes.
+pub const MAX_WIDTH: usize = 8_192;
+/// Deepest network a configuration accepts (the presets use at most 6 layers).
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses a size of a network configuration above its bound, naming the field, the bound and why.
+pub fn check_sizes(net: &str, sizes: &[(&str, usize, usize)]) -> std::result::Result<(), String> {
+    for &(field, value, max) in sizes {
+        if value > max {
+            return Err(format!(
+                "{net}: {field} {value} is above the limit of {max} (sizes far beyond the presets' would allocate gigabytes)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The gate coefficient β with which a network's residual subtracts the backbone at time `t`, per
 /// element of the π̃ component (the residual is R − β ⊙ V_KG): probed as R(0, t) − R(0, t; V_KG = 1),
 /// exact for networks affine in the backbone they are given. `None` for networks that take no
@@ -142,6 +161,9 @@ pub enum NetError {
         /// What is wrong.
         reason: String,
     },
+    /// The architecture is invalid whatever the states (a zero or oversized width, …).
+    #[error("invalid network configuration: {0}")]
+    Invalid(String),
     /// A tensor operation failed while building.
     #[error("building the network: {0}")]
     Tensor(#[from] candle_core::Error),
@@ -181,7 +203,7 @@ pub fn build_from_config(
             "the CNN needs spectral states; use an MLP for point states".into(),
         )),
         (NetConfig::UNet(cfg), StateKind::Spectral { channels, .. }) => {
-            cfg.validate().map_err(mismatch)?;
+            cfg.validate().map_err(NetError::Invalid)?;
             if !channels.is_multiple_of(2) {
                 return Err(mismatch(format!(
                     "the U-Net needs Re/Im channel pairs, got {channels} channels"
@@ -195,7 +217,7 @@ pub fn build_from_config(
             "the U-Net needs spectral image states; use an MLP for point states".into(),
         )),
         (NetConfig::Source(cfg), StateKind::Spectral { channels, modes }) => {
-            cfg.validate().map_err(mismatch)?;
+            cfg.validate().map_err(NetError::Invalid)?;
             if channels == 0 || !channels.is_multiple_of(2) {
                 return Err(mismatch(format!(
                     "the source net needs Re/Im channel pairs, got {channels} channels"
@@ -204,7 +226,7 @@ pub fn build_from_config(
             Ok(Box::new(SourceNet::new(cfg, channels, modes, hermite, vb)?))
         }
         (NetConfig::Mixture(cfg), StateKind::Spectral { channels, modes }) => {
-            cfg.validate().map_err(mismatch)?;
+            cfg.validate().map_err(NetError::Invalid)?;
             if channels == 0 || !channels.is_multiple_of(2) {
                 return Err(mismatch(format!(
                     "the mixture net needs Re/Im channel pairs, got {channels} channels"
@@ -222,7 +244,7 @@ pub fn build_from_config(
             "the source net needs point-source spectral states; use an MLP for point states".into(),
         )),
         (NetConfig::Mlp(cfg), kind) => {
-            cfg.validate().map_err(mismatch)?;
+            cfg.validate().map_err(NetError::Invalid)?;
             Ok(Box::new(MlpNet::new(
                 cfg,
                 kind.component_len(),
@@ -265,6 +287,51 @@ pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_configurations_are_refused_before_anything_is_allocated() {
+        let dev = Device::Cpu;
+        let spectral = StateKind::Spectral {
+            channels: 4,
+            modes: 16,
+        };
+        let huge = 10_000_000;
+        let cases = [
+            (
+                NetConfig::Mlp(MlpConfig {
+                    hidden: huge,
+                    ..MlpConfig::PAPER
+                }),
+                StateKind::Points { dim: 2 },
+            ),
+            (
+                NetConfig::Mixture(MixtureConfig {
+                    components: huge,
+                    ..MixtureConfig::QUICK
+                }),
+                spectral,
+            ),
+            (
+                NetConfig::UNet(crate::mnist::unet::UNetConfig {
+                    time_dim: huge,
+                    ..crate::mnist::unet::UNetConfig::PAPER
+                }),
+                spectral,
+            ),
+        ];
+        for (cfg, kind) in cases {
+            let vm = VarMap::new();
+            let vb = VarBuilder::from_varmap(&vm, DType::F32, &dev);
+            match build_from_config(&cfg, kind, false, vb) {
+                Err(NetError::Invalid(reason)) => {
+                    assert!(reason.contains("above the limit"), "{reason}")
+                }
+                Err(e) => panic!("{cfg:?}: wrong error {e}"),
+                Ok(_) => panic!("{cfg:?} was built"),
+            }
+            assert!(vm.all_vars().is_empty(), "{cfg:?} allocated variables");
+        }
+    }
     use candle_core::{DType, Device};
     use candle_nn::VarMap;
 

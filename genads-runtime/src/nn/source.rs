@@ -129,6 +129,14 @@ pub struct SourceConfig {
 impl SourceConfig {
     /// Checks the configuration.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        super::check_sizes(
+            "source net",
+            &[
+                ("grid", self.grid, 1024),
+                ("hidden width", self.hidden, super::MAX_WIDTH),
+                ("time-embedding size", self.time_dim, super::MAX_WIDTH),
+            ],
+        )?;
         if self.grid < 2 {
             return Err(format!(
                 "source grid needs ≥ 2 points per axis, got {}",
