@@ -157,6 +157,21 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Refuses an output file whose directory does not exist (before the work that would write it).
+pub fn require_parent_dir(file: &Path) -> anyhow::Result<()> {
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent {
+        if !dir.is_dir() {
+            bail!(
+                "--out {}: the directory {} does not exist",
+                file.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads a run directory's record.
 pub fn read_record(run: &Path) -> anyhow::Result<RunRecord> {
     let path = run.join(RUN_RECORD);

@@ -42,8 +42,8 @@ enum Action {
         /// Seed of the classifier's initialisation and shuffling.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Training epochs.
-        #[arg(long, default_value_t = 3)]
+        /// Training epochs (each a pass over the 60,000 training images).
+        #[arg(long, default_value_t = 3, value_parser = super::common::count_in(1, 100, "the classifier reaches ≈ 99 % on MNIST in 3"))]
         epochs: usize,
         /// Images in the real-vs-real reference (first n training vs the test split).
         #[arg(long, default_value_t = 10_000)]

@@ -48,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !matches!(extension, "csv" | "png") {
         bail!("--out {}: the file must end in .csv or .png", out.display());
     }
+    common::require_parent_dir(&out)?;
     let opened = common::open_run(&args.run)?;
     let mut rng = genads_runtime::rng::seeded(args.seed);
     let start = Instant::now();
@@ -99,6 +100,7 @@ fn run_images(args: &Args, solver: &genads_runtime::solver::Solver) -> anyhow::R
         );
     }
     let n = args.n.unwrap_or(100);
+    common::require_parent_dir(&out)?;
     let opened = common::open_run(&args.run)?;
     let mut rng = genads_runtime::rng::seeded(args.seed);
     let start = Instant::now();

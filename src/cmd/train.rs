@@ -379,7 +379,7 @@ fn start(
     settings.solver(is_image)?;
     let trainer = fresh_trainer(config, &experiment, out)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_run_files(out, &experiment, trainer.config(), source, settings)?;
+    write_run_files(out, &experiment, trainer.config(), settings)?;
     Ok((experiment, trainer, settings))
 }
 
@@ -464,6 +464,10 @@ fn resume(
         );
     }
     refuse_changes(args, out, &record, &experiment)?;
+    if !out.join("model.genads").is_file() || !out.join("derivation.txt").is_file() {
+        // A start interrupted right after the record was written.
+        write_model_files(out, &experiment)?;
+    }
     let is_image = experiment.images.is_some();
     let settings = eval_settings(args, record.eval, is_image);
     settings.solver(is_image)?;
@@ -717,23 +721,33 @@ fn write_run_files(
     out: &Path,
     experiment: &Experiment,
     config: &TrainConfig,
-    source: &str,
     eval: EvalSettings,
 ) -> anyhow::Result<()> {
     let derived = experiment.derived();
-    common::write_atomic(&out.join("model.genads"), source.as_bytes())?;
-    let derivation = genads_dsl::explain::render(derived, genads_dsl::explain::Format::Text);
-    common::write_atomic(&out.join("derivation.txt"), derivation.as_bytes())?;
     let record = RunRecord {
         experiment: experiment.config.clone(),
         train: config.clone(),
         signature: derived.signature.clone(),
         eval: Some(eval),
     };
+    // The record first: once it exists the directory is a run that --resume continues (it holds
+    // the source too); the other two files are for reading and are restored on resume.
     common::write_atomic(
         &out.join(common::RUN_RECORD),
         serde_json::to_string_pretty(&record)?.as_bytes(),
-    )
+    )?;
+    write_model_files(out, experiment)
+}
+
+/// `model.genads` and `derivation.txt` of a run directory, from its experiment.
+fn write_model_files(out: &Path, experiment: &Experiment) -> anyhow::Result<()> {
+    common::write_atomic(
+        &out.join("model.genads"),
+        experiment.config.model_source.as_bytes(),
+    )?;
+    let derivation =
+        genads_dsl::explain::render(experiment.derived(), genads_dsl::explain::Format::Text);
+    common::write_atomic(&out.join("derivation.txt"), derivation.as_bytes())
 }
 
 /// Draws the samples over the true cells and the metric curves of metrics.jsonl.

@@ -159,6 +159,8 @@ fn cases() -> Vec<Case> {
         case("runs", "eval --repeats 0", Setup::Run(vec![]), &["eval", "run", "--repeats", "0"]),
         case("runs", "eval --n 0", Setup::Run(vec![]), &["eval", "run", "--n", "0"]),
         case("runs", "sample --out with an unknown extension", Setup::Run(vec![]), &["sample", "run", "--n", "10", "--out", "s.txt"]),
+        case("runs", "sample --out into a directory that does not exist", Setup::Run(vec![]), &["sample", "run", "--n", "10", "--out", "nowhere/s.png"]),
+        case("data files", "classifier --epochs 0", Setup::None, &["data", "classifier", "--epochs", "0"]),
         case("runs", "sample --batch 0", Setup::Run(vec![]), &["sample", "run", "--batch", "0"]),
         // Data files.
         case("data files", "fetch mnist --from a file that is not an archive", Setup::Files(vec![("mnist.tgz", b"not a tarball".to_vec())]), &["data", "fetch", "mnist", "--from", "mnist.tgz"]),

@@ -211,8 +211,23 @@ fn a_damaged_latest_checkpoint_is_skipped_with_a_warning() {
     assert_eq!(metrics(&tmp.path().join("run/eval.json")), before);
 }
 
+/// The last loss recorded in the newest checkpoint of a run.
+fn last_loss(run: &Path) -> f64 {
+    let dir = run.join("checkpoints");
+    let newest = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("checkpoint.json").is_file())
+        .max()
+        .unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(newest.join("checkpoint.json")).unwrap())
+            .unwrap();
+    meta["last_loss"].as_f64().unwrap()
+}
+
 #[test]
-fn sigint_writes_a_checkpoint_and_the_printed_command_resumes_the_same_run() {
+fn a_signal_writes_a_checkpoint_and_the_printed_command_resumes_the_same_run() {
     let tmp = tempfile::tempdir().unwrap();
     let file = model("baseline");
     let file = file.to_str().unwrap();
@@ -220,43 +235,80 @@ fn sigint_writes_a_checkpoint_and_the_printed_command_resumes_the_same_run() {
     let whole = genads(&tiny_train(file, "whole", steps), tmp.path());
     assert!(whole.status.success(), "{}", log(&whole));
 
-    let child = Command::new(env!("CARGO_BIN_EXE_genads"))
-        .args(tiny_train(file, "cut", steps))
-        .current_dir(tmp.path())
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // metrics.jsonl is opened when training starts.
-    let started = Instant::now();
-    while !tmp.path().join("cut/metrics.jsonl").exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "never started");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    std::thread::sleep(Duration::from_millis(50));
-    // SAFETY: sends a signal to our own child process.
-    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(sent, 0);
-    let output = child.wait_with_output().unwrap();
-    let text = log(&output);
-    assert_eq!(output.status.code(), Some(130), "{text}");
-    assert!(text.contains("interrupted after step"), "{text}");
-    let command = text
-        .lines()
-        .find_map(|l| l.strip_prefix("continue with: genads "))
-        .unwrap_or_else(|| panic!("no resume command: {text}"));
-    assert!(!tmp.path().join("cut/eval.json").exists());
+    for (signal, name) in [(libc::SIGINT, "int"), (libc::SIGTERM, "term")] {
+        let child = Command::new(env!("CARGO_BIN_EXE_genads"))
+            .args(tiny_train(file, name, steps))
+            .current_dir(tmp.path())
+            .env("RAYON_NUM_THREADS", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // metrics.jsonl is opened when training starts.
+        let started = Instant::now();
+        while !tmp.path().join(name).join("metrics.jsonl").exists() {
+            assert!(started.elapsed() < Duration::from_secs(60), "never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        // SAFETY: sends a signal to our own child process.
+        let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(sent, 0);
+        let output = child.wait_with_output().unwrap();
+        let text = log(&output);
+        assert_eq!(output.status.code(), Some(130), "{name}: {text}");
+        assert!(text.contains("interrupted after step"), "{text}");
+        let command = text
+            .lines()
+            .find_map(|l| l.strip_prefix("continue with: genads "))
+            .unwrap_or_else(|| panic!("no resume command: {text}"));
+        assert!(!tmp.path().join(name).join("eval.json").exists());
 
-    let args: Vec<&str> = command.split_whitespace().collect();
-    let resumed = genads(&args, tmp.path());
-    let resumed_text = log(&resumed);
-    assert!(resumed.status.success(), "{resumed_text}");
-    assert!(!resumed_text.contains("at step 0 "), "{resumed_text}");
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let resumed = genads(&args, tmp.path());
+        let resumed_text = log(&resumed);
+        assert!(resumed.status.success(), "{resumed_text}");
+        assert!(!resumed_text.contains("at step 0 "), "{resumed_text}");
+        assert_eq!(
+            last_loss(&tmp.path().join(name)),
+            last_loss(&tmp.path().join("whole")),
+            "{name}"
+        );
+        assert_eq!(
+            metrics(&tmp.path().join(name).join("eval.json")),
+            metrics(&tmp.path().join("whole/eval.json")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_start_interrupted_after_the_record_resumes_and_restores_the_model_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = model("baseline");
+    let file = file.to_str().unwrap();
+    let first = genads(&tiny_train(file, "run", "3"), tmp.path());
+    assert!(first.status.success(), "{}", log(&first));
+    let source = std::fs::read(tmp.path().join("run/model.genads")).unwrap();
+    // What a kill right after run.json was written leaves.
+    for entry in std::fs::read_dir(tmp.path().join("run")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "run.json" {
+            if path.is_dir() {
+                std::fs::remove_dir_all(path).unwrap();
+            } else {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    let resumed = genads(&["train", file, "--out", "run", "--resume"], tmp.path());
+    assert!(resumed.status.success(), "{}", log(&resumed));
     assert_eq!(
-        metrics(&tmp.path().join("cut/eval.json")),
-        metrics(&tmp.path().join("whole/eval.json"))
+        std::fs::read(tmp.path().join("run/model.genads")).unwrap(),
+        source
     );
+    assert!(tmp.path().join("run/derivation.txt").is_file());
+    assert!(tmp.path().join("run/eval.json").is_file());
 }
 
 #[test]
