@@ -106,7 +106,7 @@ fn expand_file(options: &Options, file: &syn::LitStr) -> Result<TokenStream2, To
     })?;
     let model_span = options.model.as_ref().map_or(file.span(), |m| m.span());
     let derived = select(models, options.model.as_ref(), model_span)?;
-    let code = generate(options, &derived)?;
+    let code = generate(options, &derived, &source, &relative)?;
     let absolute = path.canonicalize().unwrap_or(path);
     let absolute = absolute.to_string_lossy();
     Ok(quote::quote! {
@@ -158,7 +158,7 @@ fn expand_inline(options: &Options, rest: &[TokenTree]) -> Result<TokenStream2, 
         .as_ref()
         .map_or(Span::call_site(), |m| m.span());
     let derived = select(models, options.model.as_ref(), model_span)?;
-    generate(options, &derived)
+    generate(options, &derived, &rebuilt.source, "<inline>")
 }
 
 fn select(
@@ -180,9 +180,13 @@ fn select(
     genads_dsl::select(models, name.as_deref()).map_err(|e| error_at(span, &e))
 }
 
+/// The physics impl of `derived`, and its `CompiledModel` impl carrying `source` (the text it was
+/// compiled from) and `origin`.
 fn generate(
     options: &Options,
     derived: &genads_dsl::Derived,
+    source: &str,
+    origin: &str,
 ) -> Result<TokenStream2, TokenStream2> {
     let type_name = options.name.as_ref().map_or_else(
         || genads_dsl::codegen::type_name_for(&derived.name),
@@ -198,10 +202,23 @@ fn generate(
         .map_or(Span::call_site(), |n| n.span());
     let code = genads_dsl::codegen::model_impl_in(derived, &type_name, &runtime)
         .map_err(|e| error_at(span, &e.to_string()))?;
-    code.parse::<TokenStream2>().map_err(|e| {
+    let internal = |e: proc_macro2::LexError| {
         error_at(
             Span::call_site(),
             &format!("internal error: generated code does not parse ({e})"),
         )
+    };
+    let code = code.parse::<TokenStream2>().map_err(internal)?;
+    let runtime = runtime.parse::<TokenStream2>().map_err(internal)?;
+    let ty = syn::Ident::new(&type_name, span);
+    let (name, signature) = (&derived.name, &derived.signature);
+    Ok(quote::quote! {
+        #code
+        impl #runtime::physics::CompiledModel for #ty {
+            const NAME: &'static str = #name;
+            const SIGNATURE: &'static str = #signature;
+            const SOURCE: &'static str = #source;
+            const ORIGIN: &'static str = #origin;
+        }
     })
 }

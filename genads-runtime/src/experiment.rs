@@ -155,8 +155,11 @@ impl ExperimentConfig {
 pub struct Experiment {
     /// The configuration it was built from.
     pub config: ExperimentConfig,
-    /// The interpreted physics of the model.
+    /// The interpreted physics of the model (derivation, constants, envelope tables).
     pub physics: Interpreted,
+    /// The physics of training and sampling steps when a compiled model replaces the interpreter
+    /// there ([`Experiment::with_compiled`]); `None`: the interpreter.
+    compiled: Option<Box<dyn Physics>>,
     /// Encoder/decoder between data and bulk states.
     pub codec: Box<dyn Codec>,
     /// |k|² of the state's modes.
@@ -351,6 +354,7 @@ impl Experiment {
         Ok(Self {
             config,
             physics,
+            compiled: None,
             codec,
             modes,
             prior_k2,
@@ -395,6 +399,7 @@ impl Experiment {
         Ok(Self {
             config,
             physics,
+            compiled: None,
             codec: Box::new(codec),
             modes,
             prior_k2,
@@ -437,6 +442,29 @@ impl Experiment {
         })?;
         let loaded = ImageReference::load(kind, &mut |m| eprintln!("{m}"))?;
         Ok(self.image_reference.get_or_init(|| loaded))
+    }
+
+    /// Replaces the interpreter by a compiled model's physics in every training and sampling
+    /// step. Errors unless the compiled model has this experiment's derived signature.
+    pub fn with_compiled(mut self, physics: Box<dyn Physics>) -> Result<Self> {
+        let expected = &self.physics.constants().signature;
+        let got = &physics.constants().signature;
+        if got != expected {
+            return Err(Error::Invalid(format!(
+                "the compiled model has signature {got}, the experiment's model {expected}"
+            )));
+        }
+        self.compiled = Some(physics);
+        Ok(self)
+    }
+
+    /// The physics of the training and sampling steps: the compiled model's when one was given,
+    /// else the interpreter.
+    pub fn flow_physics(&self) -> &dyn Physics {
+        match &self.compiled {
+            Some(p) => p.as_ref(),
+            None => &self.physics,
+        }
     }
 
     /// The derived model.
@@ -497,7 +525,7 @@ impl Experiment {
     /// The flow-matching objective of this experiment.
     pub fn objective(&self) -> FlowObjective<'_> {
         FlowObjective {
-            physics: &self.physics,
+            physics: self.flow_physics(),
             modes: &self.modes,
             data: Box::new(move |rng, b| self.data_batch(rng, b)),
             prior: Box::new(move |rng, b| self.prior(rng, b)),
@@ -519,7 +547,7 @@ impl Experiment {
         let mut prior = |rng: &mut ChaCha8Rng, b: usize| self.prior(rng, b);
         sample_each(
             &mut prior,
-            |s: &State, t: f64| flow_velocity(&self.physics, net, &self.modes, s, t),
+            |s: &State, t: f64| flow_velocity(self.flow_physics(), net, &self.modes, s, t),
             n,
             batch,
             solver,
@@ -686,12 +714,22 @@ impl Experiment {
         let field = |x: &candle_core::Tensor, t: f64| -> candle_core::Result<candle_core::Tensor> {
             let state = split_state(x).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
             let times = vec![t; state.phi.dims().first().copied().unwrap_or(0)];
-            let out =
-                crate::sample::network_residual(&self.physics, net, &self.modes, &state, &times)
-                    .map_err(to_candle)?;
-            let v =
-                crate::backbone::full_velocity_t(&self.physics, &state, &times, &out, &self.modes)
-                    .map_err(to_candle)?;
+            let out = crate::sample::network_residual(
+                self.flow_physics(),
+                net,
+                &self.modes,
+                &state,
+                &times,
+            )
+            .map_err(to_candle)?;
+            let v = crate::backbone::full_velocity_t(
+                self.flow_physics(),
+                &state,
+                &times,
+                &out,
+                &self.modes,
+            )
+            .map_err(to_candle)?;
             join_state(&v).map_err(|e| candle_core::Error::Msg(e.to_string()))
         };
         let mut rng = crate::rng::seeded(cfg.seed);

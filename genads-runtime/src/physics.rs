@@ -197,6 +197,20 @@ pub struct Modes {
     pub k2: Tensor,
 }
 
+/// A model compiled by `genads_model!`: its physics and the `.genads` source it came from, so the
+/// runtime can build the same experiment (codec, prior, data) and run directory as for the source
+/// read at run time, with the generated code in every step.
+pub trait CompiledModel: Physics + Default + 'static {
+    /// The model's name.
+    const NAME: &'static str;
+    /// The derived signature (equal to the interpreter's for the same source).
+    const SIGNATURE: &'static str;
+    /// The `.genads` source text the type was compiled from.
+    const SOURCE: &'static str;
+    /// Where the source came from (the file given to the macro, or `<inline>`).
+    const ORIGIN: &'static str;
+}
+
 /// What a model provides to the shared runtime.
 pub trait Physics: Send + Sync {
     /// The model's constants.

@@ -1,66 +1,17 @@
-//! Pieces shared by `train`, `sample` and `eval`: the run directory, solver flags, tables.
+//! Pieces shared by `train`, `sample` and `eval`: flags, bounds, tables. The run directory and
+//! what it holds are the library's (`genads::run`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-use genads_runtime::experiment::{Experiment, ExperimentConfig};
+use anyhow::bail;
+use genads::run::Run;
+pub use genads::run::{
+    classifier_sha256, default_eval_samples, default_solver_steps, metrics_json, provenance,
+    read_record, write_atomic, SolverKind,
+};
 use genads_runtime::solver::Solver;
-use genads_runtime::train::{TrainConfig, Trainer};
-use serde::{Deserialize, Serialize};
-
-/// The record a run directory keeps of how it was made (`run.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunRecord {
-    /// Model, data set and encoding.
-    pub experiment: ExperimentConfig,
-    /// Training hyper-parameters.
-    pub train: TrainConfig,
-    /// The model's derived signature.
-    pub signature: String,
-    /// How the run evaluates (a resumed run keeps them; absent in runs made before they were
-    /// recorded, which then get the defaults).
-    #[serde(default)]
-    pub eval: Option<EvalSettings>,
-}
-
-/// The evaluation settings of a training run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EvalSettings {
-    /// ODE solver of every evaluation.
-    pub solver: SolverKind,
-    /// Steps of a fixed-step solver.
-    pub steps: usize,
-    /// Tolerance of dopri5.
-    pub tol: f64,
-    /// Samples per evaluation during training.
-    pub samples: usize,
-    /// Samples of the final evaluation.
-    pub final_samples: usize,
-}
-
-impl EvalSettings {
-    /// The defaults for point (`images` false) or image runs.
-    pub fn defaults(images: bool) -> Self {
-        Self {
-            solver: SolverKind::Rk4,
-            steps: default_solver_steps(images),
-            tol: 1e-5,
-            samples: if images { 500 } else { 2000 },
-            final_samples: default_eval_samples(images),
-        }
-    }
-
-    /// The typed, validated solver.
-    pub fn solver(&self, images: bool) -> anyhow::Result<Solver> {
-        SolverArgs {
-            solver: self.solver,
-            steps: Some(self.steps),
-            tol: self.tol,
-        }
-        .solver(images)
-    }
-}
+use genads_runtime::train::Trainer;
 
 /// Most samples one evaluation or `genads sample` call draws: 100× the paper's 10,000, and a
 /// bound on the memory a mistyped count can ask for.
@@ -97,66 +48,6 @@ pub fn count_in(
     }
 }
 
-/// Provenance of a metrics file (`eval.json` and `genads eval`'s files): what produced it.
-#[allow(clippy::too_many_arguments)]
-pub fn provenance(
-    command: &str,
-    samples: usize,
-    solver: &Solver,
-    draws: u64,
-    seed: u64,
-    checkpoint_step: u64,
-    classifier_sha256: Option<String>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "command": command,
-        "weights": "ema",
-        "samples": samples,
-        "solver": format!("{solver:?}"),
-        "draws": draws,
-        "seed": seed,
-        "checkpoint_step": checkpoint_step,
-        "classifier_sha256": classifier_sha256,
-    })
-}
-
-/// SHA-256 of the metric classifier of an image data set (the file image scores depend on).
-pub fn classifier_sha256(data: genads_runtime::experiment::DataSet) -> Option<String> {
-    let kind = data.image_kind()?;
-    let seed = genads_runtime::mnist::classifier::ClassifierTraining::default().seed;
-    let bytes = std::fs::read(genads_runtime::mnist::classifier::classifier_path(
-        kind, seed,
-    ))
-    .ok()?;
-    Some(genads_runtime::mnist::fetch::sha256_hex(&bytes))
-}
-
-/// A metrics file: the metrics under their names, and what produced them under `provenance`
-/// (readers of the numbers skip that one non-numeric entry).
-pub fn metrics_json(
-    metrics: &BTreeMap<String, f64>,
-    provenance: serde_json::Value,
-) -> anyhow::Result<Vec<u8>> {
-    let mut object: serde_json::Map<String, serde_json::Value> = metrics
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::json!(v)))
-        .collect();
-    object.insert("provenance".into(), provenance);
-    Ok(serde_json::to_vec_pretty(&serde_json::Value::Object(
-        object,
-    ))?)
-}
-
-/// File name of the run record inside a run directory.
-pub const RUN_RECORD: &str = "run.json";
-
-/// Writes `contents` to `path` atomically (temporary file + rename).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
 /// Refuses an output file whose directory does not exist (before the work that would write it).
 pub fn require_parent_dir(file: &Path) -> anyhow::Result<()> {
     let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
@@ -172,38 +63,12 @@ pub fn require_parent_dir(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a run directory's record.
-pub fn read_record(run: &Path) -> anyhow::Result<RunRecord> {
-    let path = run.join(RUN_RECORD);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "{} is not a GenAdS run directory (cannot read {RUN_RECORD}); `genads train` makes one",
-            run.display()
-        )
-    })?;
-    serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
-}
-
-/// A trained run re-opened for sampling or evaluation: its experiment and its latest checkpoint
-/// (the EMA network is what sampling uses).
-pub struct OpenedRun {
-    /// The experiment rebuilt from the record.
-    pub experiment: Experiment,
-    /// The trainer state restored from the latest checkpoint.
-    pub trainer: Trainer,
-}
-
-/// Opens a run directory: rebuilds the experiment and restores the latest checkpoint, checking
-/// that it belongs to the same model.
-pub fn open_run(run: &Path) -> anyhow::Result<OpenedRun> {
-    let (_, experiment) = open_experiment(run)?;
-    let trainer = Trainer::resume(run.to_path_buf(), experiment.model_spec())
-        .with_context(|| format!("cannot open the checkpoints of {}", run.display()))?;
-    warn_skipped(&trainer);
-    Ok(OpenedRun {
-        experiment,
-        trainer,
-    })
+/// Opens a run directory for sampling or evaluation ([`Run::open`]), warning about damaged
+/// checkpoints passed over.
+pub fn open_run(run: &Path) -> anyhow::Result<Run> {
+    let run = Run::open(run, None)?;
+    warn_skipped(&run.trainer);
+    Ok(run)
 }
 
 /// Warns about damaged checkpoints that resuming passed over.
@@ -217,23 +82,6 @@ pub fn warn_skipped(trainer: &Trainer) {
                 .map_or("none".to_string(), |p| p.display().to_string())
         );
     }
-}
-
-/// Rebuilds the experiment of a run directory from its record, checking that the stored source
-/// still derives the stored signature.
-pub fn open_experiment(run: &Path) -> anyhow::Result<(RunRecord, Experiment)> {
-    let record = read_record(run)?;
-    let experiment = Experiment::new(record.experiment.clone())
-        .with_context(|| format!("rebuilding the model of {}", run.display()))?;
-    if experiment.derived().signature != record.signature {
-        bail!(
-            "{}: the model compiled from the stored source has signature {} but the run was trained with {} (the derivation changed since this run was made)",
-            run.display(),
-            experiment.derived().signature,
-            record.signature
-        );
-    }
-    Ok((record, experiment))
 }
 
 /// ODE-solver flags.
@@ -251,56 +99,11 @@ pub struct SolverArgs {
     pub tol: f64,
 }
 
-/// Solver names on the command line.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SolverKind {
-    /// Explicit Euler (order 1).
-    Euler,
-    /// Heun (order 2).
-    Heun,
-    /// Classical Runge–Kutta (order 4).
-    Rk4,
-    /// Adaptive Dormand–Prince 5(4).
-    Dopri5,
-}
-
-/// Default steps of a fixed-step solver: the paper's 100 for point data, 25 for images (the sample
-/// cost of the U-Net: 2,000 images × 25 RK4 steps took 446 s on one core, docs/mnist.md).
-pub fn default_solver_steps(images: bool) -> usize {
-    if images {
-        25
-    } else {
-        100
-    }
-}
-
-/// Default samples of a final evaluation: the paper's 10,000 points; 2,000 images (10,000 images
-/// with 25 RK4 steps would take ≈ 37 minutes on one core; `--n 10000` gives the paper's protocol).
-pub fn default_eval_samples(images: bool) -> usize {
-    if images {
-        2_000
-    } else {
-        10_000
-    }
-}
-
 impl SolverArgs {
     /// The typed solver for point (`images` false) or image runs, validated.
     pub fn solver(&self, images: bool) -> anyhow::Result<Solver> {
         let steps = self.steps.unwrap_or(default_solver_steps(images));
-        let solver = match self.solver {
-            SolverKind::Euler => Solver::Euler { steps },
-            SolverKind::Heun => Solver::Heun { steps },
-            SolverKind::Rk4 => Solver::Rk4 { steps },
-            SolverKind::Dopri5 => Solver::Dopri5 {
-                rtol: self.tol,
-                atol: self.tol,
-                max_steps: 100_000,
-            },
-        };
-        solver.validate().context("invalid solver flags")?;
-        Ok(solver)
+        self.solver.solver(steps, self.tol)
     }
 }
 

@@ -187,7 +187,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// produced them, or with `--replace` into the run's eval.json.
 fn save(
     args: &Args,
-    opened: &common::OpenedRun,
+    opened: &genads::run::Run,
     n: usize,
     metrics: &BTreeMap<String, f64>,
     provenance: serde_json::Value,
@@ -266,7 +266,7 @@ fn print_draws(title: &str, draws: &[BTreeMap<String, f64>], summary: &BTreeMap<
 /// residual subtracts it (β = 1 cancels it through the gate, β = 0 leaves it), over modes and
 /// channels. The network's affine heads can add linear terms of their own, so 1 − β alone is not
 /// the backbone's share of the flow.
-fn print_backbone_gate(opened: &common::OpenedRun) -> anyhow::Result<()> {
+fn print_backbone_gate(opened: &genads::run::Run) -> anyhow::Result<()> {
     let physics: &dyn genads_runtime::Physics = &opened.experiment.physics;
     if physics.constants().alpha == 0.0 {
         return Ok(());

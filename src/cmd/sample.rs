@@ -113,7 +113,7 @@ fn run_images(args: &Args, solver: &genads_runtime::solver::Solver) -> anyhow::R
         &mut rng,
     )?;
     let seconds = start.elapsed().as_secs_f64();
-    super::train::write_image_grid(&opened.experiment, &pixels, n, &out)?;
+    genads::run::write_image_grid(&opened.experiment, &pixels, n, &out)?;
     println!(
         "{} images from step {} with {:?}: {} velocity evaluations, {:.2} s -> {}",
         n,

@@ -4,21 +4,19 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
-use genads_runtime::experiment::{DataSet, Experiment, ExperimentConfig};
+use genads::run::{
+    self, EvalSettings, Model, Run, RunRecord, SolverKind, TrainRequest, TIME_BUDGET_MAX_STEPS,
+};
+use genads_runtime::experiment::DataSet;
 use genads_runtime::nn::Preset;
-use genads_runtime::plot::{self, CurveStyle};
-use genads_runtime::train::{Budget, Progress, TrainConfig, TrainError, Trainer, MAX_BATCH_SIZE};
+use genads_runtime::train::{Budget, Progress, TrainError, MAX_BATCH_SIZE};
 
-use super::common::{self, EvalSettings, RunRecord, SolverKind};
-
-/// Default step cap of a `--time` budget: high enough that the clock ends the run.
-const TIME_BUDGET_MAX_STEPS: u64 = 1_000_000_000;
+use super::common;
 
 /// Arguments of `genads train`.
 #[derive(clap::Args)]
@@ -106,25 +104,63 @@ pub struct Args {
 
 /// Run `genads train`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(&args.model_file)
-        .with_context(|| format!("cannot read {}", args.model_file.display()))?;
-    let origin = args.model_file.display().to_string();
-    let models = genads_dsl::compile(&source, &origin).map_err(|d| anyhow::anyhow!("{d}"))?;
-    let derived = genads_dsl::select(models, args.model.as_deref()).map_err(anyhow::Error::msg)?;
+    let model = Model::from_file(&args.model_file, args.model.as_deref())?;
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| common::default_run_dir(&derived.name));
+        .unwrap_or_else(|| common::default_run_dir(model.name()));
 
     // Everything is checked before anything is written: a refused start leaves no trace, and a
     // started run can always be continued with --resume.
-    let (experiment, mut trainer, settings) = if args.resume {
-        resume(&args, &out, &derived)?
+    let mut run = if args.resume {
+        if out.join(run::RUN_RECORD).is_file() {
+            let record = run::read_record(&out)?;
+            refuse_changes(&args, &out, &record, &model)?;
+        }
+        let stored = run::read_record(&out).ok().and_then(|r| r.eval);
+        let images = run::read_record(&out).is_ok_and(|r| r.experiment.data.is_image());
+        let eval = eval_settings(&args, stored, images);
+        let run = Run::resume(&model, &out, Some(eval))?;
+        common::warn_skipped(&run.trainer);
+        if run.restarted {
+            eprintln!(
+                "note: {} has no checkpoint (the run stopped before its first one): starting it at step 0 with its stored configuration",
+                out.display()
+            );
+        }
+        eprintln!(
+            "resuming {} at step {} of {}",
+            out.display(),
+            run.trainer.step_count(),
+            run.trainer.config().total_steps()
+        );
+        run
     } else {
-        start(&args, &out, &derived, &source)?
+        Run::create(&model, &request(&args), &out)?
     };
-    let is_image = experiment.images.is_some();
-    let solver = settings.solver(is_image)?;
+    let is_image = run.experiment.images.is_some();
+
+    let config = run.trainer.config();
+    let total = config.total_steps();
+    let planned = match config.budget {
+        Budget::Time { seconds, .. } => format!(
+            "{} of training",
+            humantime::format_duration(Duration::from_secs_f64(seconds.round()))
+        ),
+        _ => format!("{total} steps planned"),
+    };
+    println!(
+        "training `{}` on {} ({} preset, {planned}, batch {}) -> {}",
+        run.experiment.derived().name,
+        run.experiment.config.data,
+        config.preset,
+        config.batch_size,
+        out.display()
+    );
+    if is_image {
+        // Load (or train, with a message) the metric classifier before the clock starts.
+        run.experiment.image_reference()?;
+    }
 
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, say how to resume. A second
     // signal ends the process at once.
@@ -135,60 +171,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing the signal handler")?;
     }
-    trainer.set_stop_flag(Arc::clone(&stop));
+    run.set_stop_flag(Arc::clone(&stop));
 
-    let total = trainer.config().total_steps();
-    let planned = match trainer.config().budget {
-        Budget::Time { seconds, .. } => format!(
-            "{} of training",
-            humantime::format_duration(Duration::from_secs_f64(seconds.round()))
-        ),
-        _ => format!("{total} steps planned"),
-    };
-    println!(
-        "training `{}` on {} ({} preset, {planned}, batch {}) -> {}",
-        experiment.derived().name,
-        experiment.config.data,
-        trainer.config().preset,
-        trainer.config().batch_size,
-        out.display()
-    );
-    let final_samples = settings.final_samples;
-    let eval_samples = settings.samples;
-    let seed = trainer.config().seed;
-    if is_image {
-        // Load (or train, with a message) the metric classifier before the clock starts.
-        experiment.image_reference()?;
-    }
-    let grid_path = out.join("samples.png");
-    let mut eval = |net: &dyn genads_runtime::nn::VelocityNet, step: u64| {
+    let mut reporter = Reporter::new(run.trainer.config().budget, total);
+    let result = run.train(&mut |p| reporter.update(p), &mut |step, metrics| {
         if is_image {
-            let e =
-                experiment.evaluate_images(net, eval_samples, &solver, seed.wrapping_add(step))?;
-            // The grid of this evaluation's first 100 samples (best effort: a failed PNG write
-            // must not stop training).
-            if let Err(err) = write_image_grid(&experiment, &e.pixels, 100, &grid_path) {
-                eprintln!("note: no sample grid written: {err}");
-            }
+            let m = |k: &str| metrics.get(k).copied().unwrap_or(f64::NAN);
             eprintln!(
                 "step {step}: FID {:.3} (real {:.3})  KID {:.4}  precision {:.3}  recall {:.3}  min class {:.1}%",
-                e.report.generated.fid,
-                e.report.reference.fid,
-                e.report.generated.kid,
-                e.report.generated.precision,
-                e.report.generated.recall,
-                100.0 * e.report.generated.min_class_fraction()
+                m("fid"),
+                m("ref_fid"),
+                m("kid"),
+                m("precision"),
+                m("recall"),
+                100.0 * m("min_class")
             );
-            Ok(e.metrics)
-        } else {
-            experiment
-                .evaluate(net, eval_samples, &solver, seed.wrapping_add(step))
-                .map(|e| e.metrics)
         }
-    };
-    let mut reporter = Reporter::new(trainer.config().budget, total);
-    let mut objective = experiment.objective();
-    let result = trainer.run(&mut objective, Some(&mut eval), &mut |p| reporter.update(p));
+    });
     reporter.finish();
     let summary = match result {
         Err(TrainError::Interrupted { step, checkpoint }) => {
@@ -205,41 +204,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         other => other?,
     };
-    drop(objective);
-
     println!(
         "trained {} steps in {:.1} s of training time",
         summary.steps, summary.elapsed_s
     );
-    if is_image {
-        return final_image_evaluation(seed, final_samples, &experiment, &trainer, &solver, &out);
+
+    let finished = run.finish()?;
+    if let Some(report) = &finished.report {
+        println!(
+            "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs the {} test images; reference: the first {} training images",
+            run.eval.final_samples,
+            finished.solver,
+            finished.metrics.get("nfe").copied().unwrap_or(0.0),
+            finished.seconds,
+            run.experiment.image_reference()?.test.len(),
+            run.eval.final_samples
+        );
+        println!("{report}");
+    } else {
+        common::print_metrics(
+            &format!(
+                "final evaluation: {} samples (EMA weights, {:?}) vs the first {} training points",
+                run.eval.final_samples,
+                finished.solver,
+                run.experiment
+                    .reference_points(run.eval.final_samples)
+                    .len()
+            ),
+            &finished.metrics,
+        );
     }
-    let genads_runtime::experiment::Evaluation { metrics, points } = experiment
-        .evaluate(trainer.ema_net(), final_samples, &solver, seed)
-        .context("final evaluation")?;
-    common::print_metrics(
-        &format!(
-            "final evaluation: {} samples (EMA weights, {:?}) vs the first {} training points",
-            final_samples,
-            solver,
-            experiment.reference_points(final_samples).len()
-        ),
-        &metrics,
-    );
-    let provenance = common::provenance(
-        "genads train",
-        final_samples,
-        &solver,
-        1,
-        seed,
-        trainer.step_count(),
-        None,
-    );
-    common::write_atomic(
-        &out.join("eval.json"),
-        &common::metrics_json(&metrics, provenance)?,
-    )?;
-    write_plots(&out, &experiment.derived().name, &points)?;
     println!(
         "wrote {0}/samples.png, {0}/curves.png, {0}/eval.json, {0}/metrics.jsonl",
         out.display()
@@ -247,254 +241,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The final evaluation of an image run: samples scored beside the real-vs-real reference, the
-/// sample grid, eval.json and the FID/KID curves.
-fn final_image_evaluation(
-    seed: u64,
-    final_samples: usize,
-    experiment: &Experiment,
-    trainer: &genads_runtime::train::Trainer,
-    solver: &genads_runtime::solver::Solver,
-    out: &Path,
-) -> anyhow::Result<ExitCode> {
-    let start = Instant::now();
-    let e = experiment
-        .evaluate_images(trainer.ema_net(), final_samples, solver, seed)
-        .context("final evaluation")?;
-    println!(
-        "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs the {} test images; reference: the first {} training images",
-        final_samples,
-        solver,
-        e.metrics.get("nfe").copied().unwrap_or(0.0),
-        start.elapsed().as_secs_f64(),
-        experiment.image_reference()?.test.len(),
-        final_samples
-    );
-    println!("{}", e.report);
-    let provenance = common::provenance(
-        "genads train",
-        final_samples,
-        solver,
-        1,
-        seed,
-        trainer.step_count(),
-        common::classifier_sha256(experiment.config.data),
-    );
-    common::write_atomic(
-        &out.join("eval.json"),
-        &common::metrics_json(&e.metrics, provenance)?,
-    )?;
-    write_image_grid(experiment, &e.pixels, 100, &out.join("samples.png"))?;
-    write_image_curves(out, &experiment.derived().name)?;
-    println!(
-        "wrote {0}/samples.png, {0}/curves.png, {0}/eval.json, {0}/metrics.jsonl",
-        out.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Writes the first `max` images of `pixels` as a PNG grid (10 per row, 3× enlarged).
-pub fn write_image_grid(
-    experiment: &Experiment,
-    pixels: &[f32],
-    max: usize,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let (h, w) = experiment.image_size().context("not an image experiment")?;
-    let n = (pixels.len() / (h * w)).min(max);
-    genads_runtime::mnist::grid::write_png_grid(path, &pixels[..n * h * w], h, w, 10, 3)
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-/// FID and KID of the periodic evaluations in metrics.jsonl, beside the real-vs-real FID.
-fn write_image_curves(out: &Path, name: &str) -> anyhow::Result<()> {
-    write_metric_curves(
-        out,
-        name,
-        &["metrics.fid", "metrics.ref_fid", "metrics.kid"],
-    )
-}
-
-/// `curves.png`: the given metrics of metrics.jsonl against the step, on a log scale.
-fn write_metric_curves(out: &Path, name: &str, keys: &[&str]) -> anyhow::Result<()> {
-    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
-    let series = plot::series_from_jsonl(&log, "step", keys)?;
-    let style = CurveStyle {
-        title: format!("{name}: sample quality during training"),
-        x_label: "step".into(),
-        y_label: "metric (log scale)".into(),
-        log_y: true,
-    };
-    // A run with no finite metric point yet has nothing to draw: not an error of the run.
-    if let Err(e) = plot::metric_curves(&series, &style, &out.join("curves.png")) {
-        eprintln!("note: no metric curves drawn: {e}");
+/// The request of a fresh run from the flags.
+fn request(args: &Args) -> TrainRequest {
+    let data = args.data.unwrap_or(DataSet::Checkerboard);
+    TrainRequest {
+        data,
+        preset: args.preset.unwrap_or(Preset::Quick),
+        budget: budget_flags(args),
+        seed: args.seed.unwrap_or(1),
+        batch_size: args.batch_size,
+        lr: args.lr,
+        net: args.net,
+        modes: args.modes,
+        subset: args.subset,
+        eval_every: args.eval_every,
+        checkpoint_every: args.checkpoint_every,
+        eval: Some(eval_settings(args, None, data.is_image())),
     }
-    Ok(())
 }
-
-/// The file the study runner opens in a cell's directory before it starts `genads train` there:
-/// the one foreign entry a fresh run directory may hold.
-const STUDY_LOG: &str = "train.log";
 
 /// Fewest and most Fourier modes per axis of the point-source encoding: the soft-argmax decoder
 /// reads the field on a 128 × 128 grid (`PointSourceConfig::default().decoder.grid`).
 const MIN_MODES: usize = 2;
 const MAX_MODES: usize = 128;
-
-/// A fresh run: everything built and checked, then the run directory written.
-fn start(
-    args: &Args,
-    out: &Path,
-    derived: &genads_dsl::Derived,
-    source: &str,
-) -> anyhow::Result<(Experiment, Trainer, EvalSettings)> {
-    check_fresh_dir(out)?;
-    let data = args.data.unwrap_or(DataSet::Checkerboard);
-    let origin = args.model_file.display().to_string();
-    let mut experiment_config = match data.image_kind() {
-        None => {
-            let mut c =
-                ExperimentConfig::checkerboard(source.to_string(), origin, derived.name.clone());
-            c.modes = args.modes.unwrap_or(c.modes);
-            c
-        }
-        Some(kind) => {
-            // Missing data: the message names the command to run.
-            genads_runtime::mnist::fetch::require(kind).map_err(anyhow::Error::msg)?;
-            let mut c =
-                ExperimentConfig::image(data, source.to_string(), origin, derived.name.clone());
-            c.train_size = args
-                .subset
-                .unwrap_or(genads_runtime::mnist::dataset::PAPER_SUBSET);
-            c
-        }
-    };
-    experiment_config.data = data;
-    experiment_config.data_seed = args.seed.unwrap_or(1);
-    let experiment = Experiment::from_derived(experiment_config, derived.clone())?;
-    let config = train_config(args, &experiment);
-    config.validate()?;
-    let is_image = experiment.images.is_some();
-    let settings = eval_settings(args, None, is_image);
-    settings.solver(is_image)?;
-    let trainer = fresh_trainer(config, &experiment, out)?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_run_files(out, &experiment, trainer.config(), settings)?;
-    Ok((experiment, trainer, settings))
-}
-
-/// A fresh trainer for `experiment` writing into `out` (nothing is written until it trains).
-fn fresh_trainer(
-    config: TrainConfig,
-    experiment: &Experiment,
-    out: &Path,
-) -> anyhow::Result<Trainer> {
-    let mut trainer = Trainer::new(
-        config,
-        experiment.model_spec(),
-        Some(out.to_path_buf()),
-        serde_json::Value::Null,
-    )?;
-    if let Some(fractions) = experiment.box_fractions() {
-        trainer.init_from_data(&fractions)?;
-    }
-    Ok(trainer)
-}
-
-/// Refuses a run directory that holds a run already, or files of the user's (a fresh run writes
-/// model.genads, run.json, samples.png, … and would overwrite them).
-fn check_fresh_dir(out: &Path) -> anyhow::Result<()> {
-    if out.join(common::RUN_RECORD).exists() {
-        bail!(
-            "{} already holds a run: pass --resume to continue it, or --out to choose another directory",
-            out.display()
-        );
-    }
-    if !out.exists() {
-        return Ok(());
-    }
-    if !out.is_dir() {
-        bail!("--out {} exists and is not a directory", out.display());
-    }
-    let mut foreign: Vec<String> = std::fs::read_dir(out)
-        .with_context(|| format!("cannot read {}", out.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != STUDY_LOG)
-        .collect();
-    if !foreign.is_empty() {
-        foreign.sort();
-        let shown = foreign
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        let more = if foreign.len() > 3 { ", …" } else { "" };
-        bail!(
-            "--out {} is not empty ({shown}{more}) and holds no GenAdS run: a run writes model.genads, run.json, samples.png and more into it; choose another --out or empty it",
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-/// Reopens a run for `--resume`: its stored configuration, its newest intact checkpoint (or step
-/// 0 when it stopped before its first one).
-fn resume(
-    args: &Args,
-    out: &Path,
-    derived: &genads_dsl::Derived,
-) -> anyhow::Result<(Experiment, Trainer, EvalSettings)> {
-    if !out.exists() {
-        bail!(
-            "--resume: {} does not exist; start the run without --resume",
-            out.display()
-        );
-    }
-    let (record, experiment) = common::open_experiment(out)?;
-    if record.signature != derived.signature {
-        bail!(
-            "{} was trained with a different model (signature {}), not `{}` of {} (signature {})",
-            out.display(),
-            record.signature,
-            derived.name,
-            args.model_file.display(),
-            derived.signature
-        );
-    }
-    refuse_changes(args, out, &record, &experiment)?;
-    if !out.join("model.genads").is_file() || !out.join("derivation.txt").is_file() {
-        // A start interrupted right after the record was written.
-        write_model_files(out, &experiment)?;
-    }
-    let is_image = experiment.images.is_some();
-    let settings = eval_settings(args, record.eval, is_image);
-    settings.solver(is_image)?;
-    let trainer = match Trainer::resume(out.to_path_buf(), experiment.model_spec()) {
-        Ok(trainer) => {
-            common::warn_skipped(&trainer);
-            trainer
-        }
-        Err(TrainError::NoCheckpoint { .. }) => {
-            eprintln!(
-                "note: {} has no checkpoint (the run stopped before its first one): starting it at step 0 with its stored configuration",
-                out.display()
-            );
-            fresh_trainer(record.train.clone(), &experiment, out)?
-        }
-        Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!("cannot resume {}", out.display())))
-        }
-    };
-    eprintln!(
-        "resuming {} at step {} of {}",
-        out.display(),
-        trainer.step_count(),
-        trainer.config().total_steps()
-    );
-    Ok((experiment, trainer, settings))
-}
 
 /// Refuses flags that would change a resumed run's training (a resumed run keeps its stored
 /// configuration; giving the stored value again is fine).
@@ -502,8 +271,9 @@ fn refuse_changes(
     args: &Args,
     out: &Path,
     record: &RunRecord,
-    experiment: &Experiment,
+    model: &Model,
 ) -> anyhow::Result<()> {
+    let images = record.experiment.data.is_image();
     let stored = &record.train;
     let mut changed: Vec<String> = Vec::new();
     let mut differs = |flag: &str, given: String, theirs: String| {
@@ -518,14 +288,14 @@ fn refuse_changes(
             record.experiment.data.to_string(),
         );
     }
-    if let (Some(subset), true) = (args.subset, experiment.images.is_some()) {
+    if let (Some(subset), true) = (args.subset, images) {
         differs(
             "--subset",
             subset.to_string(),
             record.experiment.train_size.to_string(),
         );
     }
-    if let (Some(modes), false) = (args.modes, experiment.images.is_some()) {
+    if let (Some(modes), false) = (args.modes, images) {
         differs(
             "--modes",
             modes.to_string(),
@@ -563,8 +333,7 @@ fn refuse_changes(
         );
     }
     if let Some(net) = &args.net {
-        let alpha = genads_runtime::Physics::constants(&experiment.physics).alpha;
-        let net = net.for_backbone(alpha != 0.0);
+        let net = net.for_backbone(model.derived().alpha != 0.0);
         if net != stored.net {
             changed.push(format!(
                 "--net (the run's: {})",
@@ -656,112 +425,9 @@ fn shell_word(word: &str) -> String {
     }
 }
 
-/// The training configuration from the preset and the flags.
-fn train_config(args: &Args, experiment: &Experiment) -> TrainConfig {
-    let preset = args.preset.unwrap_or(Preset::Quick);
-    let mut config = TrainConfig::for_preset(preset, experiment.kind);
-    config.net = config
-        .net
-        .for_backbone(genads_runtime::Physics::constants(&experiment.physics).alpha != 0.0);
-    if experiment.images.is_some() {
-        let t = preset.image_training();
-        config.net = preset.image_net_config();
-        config.batch_size = t.batch_size;
-        config.lr = t.lr;
-        config.ema_decay = t.ema_decay;
-        config.ema_start = t.ema_start;
-        if preset == Preset::Paper {
-            // PAPER.md §6.4: 1500 epochs of the 10,000-image subset at batch 128.
-            config.budget = Budget::Epochs(1500);
-        }
-    }
-    if let Some(net) = args.net {
-        config.net =
-            net.for_backbone(genads_runtime::Physics::constants(&experiment.physics).alpha != 0.0);
-    }
-    config.seed = args.seed.unwrap_or(1);
-    config.dataset_size = experiment.train_len() as u64;
-    if let Some(b) = args.batch_size {
-        config.batch_size = b;
-    }
-    if let Some(lr) = args.lr {
-        config.lr = lr;
-    }
-    config.budget = budget_flags(args).unwrap_or(config.budget);
-    let total = config.total_steps();
-    if let Budget::Time { seconds, .. } = config.budget {
-        // The step count of a time budget is unknown: evaluate and checkpoint by the clock
-        // (every tenth of the budget) unless step intervals are given.
-        config.eval_every = args.eval_every.unwrap_or(0);
-        config.checkpoint_every = args.checkpoint_every.unwrap_or(0);
-        config.eval_every_s = if args.eval_every.is_some() {
-            0.0
-        } else {
-            seconds / 10.0
-        };
-        config.checkpoint_every_s = if args.checkpoint_every.is_some() {
-            0.0
-        } else {
-            (seconds / 10.0).min(300.0)
-        };
-    } else {
-        config.eval_every = args.eval_every.unwrap_or((total / 10).max(1));
-        config.checkpoint_every = args.checkpoint_every.unwrap_or((total / 10).max(1));
-    }
-    config
-}
-
 /// Parses `--net`: a [`genads_runtime::nn::NetConfig`] in JSON.
 fn parse_net_config(text: &str) -> Result<genads_runtime::nn::NetConfig, String> {
     serde_json::from_str(text).map_err(|e| format!("not a network configuration: {e}"))
-}
-
-/// Writes the model source, its derivation and the run record into a fresh run directory.
-fn write_run_files(
-    out: &Path,
-    experiment: &Experiment,
-    config: &TrainConfig,
-    eval: EvalSettings,
-) -> anyhow::Result<()> {
-    let derived = experiment.derived();
-    let record = RunRecord {
-        experiment: experiment.config.clone(),
-        train: config.clone(),
-        signature: derived.signature.clone(),
-        eval: Some(eval),
-    };
-    // The record first: once it exists the directory is a run that --resume continues (it holds
-    // the source too); the other two files are for reading and are restored on resume.
-    common::write_atomic(
-        &out.join(common::RUN_RECORD),
-        serde_json::to_string_pretty(&record)?.as_bytes(),
-    )?;
-    write_model_files(out, experiment)
-}
-
-/// `model.genads` and `derivation.txt` of a run directory, from its experiment.
-fn write_model_files(out: &Path, experiment: &Experiment) -> anyhow::Result<()> {
-    common::write_atomic(
-        &out.join("model.genads"),
-        experiment.config.model_source.as_bytes(),
-    )?;
-    let derivation =
-        genads_dsl::explain::render(experiment.derived(), genads_dsl::explain::Format::Text);
-    common::write_atomic(&out.join("derivation.txt"), derivation.as_bytes())
-}
-
-/// Draws the samples over the true cells and the metric curves of metrics.jsonl.
-pub fn write_plots(out: &Path, name: &str, points: &[[f64; 2]]) -> anyhow::Result<()> {
-    plot::samples_over_checkerboard(
-        points,
-        &format!("{name}: samples"),
-        &out.join("samples.png"),
-    )?;
-    write_metric_curves(
-        out,
-        name,
-        &["metrics.bv", "metrics.js_cell", "metrics.wed_norm"],
-    )
 }
 
 /// Progress display: a bar on a terminal, plain periodic lines otherwise. A time budget shows
