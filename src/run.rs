@@ -279,20 +279,12 @@ impl TrainRequest {
     /// The training configuration from the preset and the request.
     pub fn train_config(&self, model: &Model, experiment: &Experiment) -> TrainConfig {
         let backbone = model.has_backbone();
-        let mut config = TrainConfig::for_preset(self.preset, experiment.kind);
-        config.net = config.net.for_backbone(backbone);
-        if experiment.images.is_some() {
-            let t = self.preset.image_training();
-            config.net = self.preset.image_net_config();
-            config.batch_size = t.batch_size;
-            config.lr = t.lr;
-            config.ema_decay = t.ema_decay;
-            config.ema_start = t.ema_start;
-            if self.preset == Preset::Paper {
-                // PAPER.md §6.4: 1500 epochs of the 10,000-image subset at batch 128.
-                config.budget = Budget::Epochs(1500);
-            }
-        }
+        let mut config = TrainConfig::resolve(
+            self.preset,
+            experiment.kind,
+            experiment.images.is_some(),
+            backbone,
+        );
         if let Some(net) = self.net {
             config.net = net.for_backbone(backbone);
         }

@@ -123,6 +123,27 @@ impl TrainConfig {
         }
     }
 
+    /// The configuration of `preset` for a model: states of `kind`, image data (`images`) or not,
+    /// with (`backbone`) or without a Klein–Gordon backbone. The one place presets are resolved;
+    /// flags and requests override fields of its result.
+    pub fn resolve(preset: Preset, kind: StateKind, images: bool, backbone: bool) -> Self {
+        let mut config = Self::for_preset(preset, kind);
+        if images {
+            let t = preset.image_training();
+            config.net = preset.image_net_config();
+            config.batch_size = t.batch_size;
+            config.lr = t.lr;
+            config.ema_decay = t.ema_decay;
+            config.ema_start = t.ema_start;
+            if preset == Preset::Paper {
+                // PAPER.md §6.4: 1500 epochs of the 10,000-image subset at batch 128.
+                config.budget = Budget::Epochs(1500);
+            }
+        }
+        config.net = config.net.for_backbone(backbone);
+        config
+    }
+
     /// Steps per epoch (at least 1).
     pub fn steps_per_epoch(&self) -> u64 {
         (self.dataset_size / self.batch_size.max(1) as u64).max(1)
@@ -808,5 +829,194 @@ impl MetricsLog {
             path: path.clone(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod preset_tests {
+    use super::*;
+
+    /// (preset, kind, images, backbone) → (net, gated, batch, lr, budget).
+    type Row = (
+        Preset,
+        StateKind,
+        bool,
+        bool,
+        &'static str,
+        bool,
+        usize,
+        f64,
+        Budget,
+    );
+
+    fn net_kind(net: &NetConfig) -> (&'static str, bool) {
+        match net {
+            NetConfig::Mlp(_) => ("mlp", false),
+            NetConfig::Cnn(_) => ("cnn", false),
+            NetConfig::UNet(c) => (if c.pixel { "unet-pixel" } else { "unet" }, false),
+            NetConfig::Source(c) => ("source", c.backbone_gate),
+            NetConfig::Mixture(c) => ("mixture", c.backbone_gate),
+        }
+    }
+
+    #[test]
+    fn presets_resolve_as_the_table_says() {
+        let points = StateKind::Points { dim: 2 };
+        let spectral = StateKind::Spectral {
+            channels: 2,
+            modes: 16,
+        };
+        let image = StateKind::Spectral {
+            channels: 2,
+            modes: 28,
+        };
+        // (preset, kind, images, backbone) → (net, gated, batch, lr, budget)
+        let table: &[Row] = &[
+            (
+                Preset::Quick,
+                points,
+                false,
+                false,
+                "mlp",
+                false,
+                1024,
+                3e-3,
+                Budget::Steps(4000),
+            ),
+            (
+                Preset::Quick,
+                spectral,
+                false,
+                false,
+                "mixture",
+                false,
+                64,
+                2e-3,
+                Budget::Steps(4000),
+            ),
+            (
+                Preset::Quick,
+                spectral,
+                false,
+                true,
+                "mixture",
+                true,
+                64,
+                2e-3,
+                Budget::Steps(4000),
+            ),
+            (
+                Preset::Quick,
+                image,
+                true,
+                false,
+                "unet-pixel",
+                false,
+                32,
+                1e-3,
+                Budget::Steps(4000),
+            ),
+            (
+                Preset::Lattice,
+                spectral,
+                false,
+                true,
+                "source",
+                true,
+                256,
+                2e-3,
+                Budget::Steps(4000),
+            ),
+            (
+                Preset::Lattice,
+                points,
+                false,
+                false,
+                "mlp",
+                false,
+                1024,
+                3e-3,
+                Budget::Steps(4000),
+            ),
+            (
+                Preset::Small,
+                points,
+                false,
+                false,
+                "mlp",
+                false,
+                1024,
+                3e-3,
+                Budget::Steps(20_000),
+            ),
+            (
+                Preset::Small,
+                spectral,
+                false,
+                true,
+                "cnn",
+                false,
+                256,
+                1e-3,
+                Budget::Steps(20_000),
+            ),
+            (
+                Preset::Small,
+                image,
+                true,
+                false,
+                "unet-pixel",
+                false,
+                32,
+                1e-3,
+                Budget::Steps(20_000),
+            ),
+            (
+                Preset::Paper,
+                points,
+                false,
+                false,
+                "mlp",
+                false,
+                64,
+                3e-4,
+                Budget::Steps(78_100),
+            ),
+            (
+                Preset::Paper,
+                spectral,
+                false,
+                true,
+                "cnn",
+                false,
+                64,
+                3e-4,
+                Budget::Steps(78_100),
+            ),
+            (
+                Preset::Paper,
+                image,
+                true,
+                false,
+                "unet",
+                false,
+                128,
+                3e-4,
+                Budget::Epochs(1500),
+            ),
+        ];
+        for &(preset, kind, images, backbone, net, gated, batch, lr, budget) in table {
+            let c = TrainConfig::resolve(preset, kind, images, backbone);
+            let row = format!("{preset} {kind:?} images={images} backbone={backbone}");
+            assert_eq!(net_kind(&c.net), (net, gated), "{row}");
+            assert_eq!(c.batch_size, batch, "{row}");
+            assert_eq!(c.lr, lr, "{row}");
+            assert_eq!(c.budget, budget, "{row}");
+            assert_eq!(c.preset, preset, "{row}");
+            c.validate().unwrap();
+            // The name studies report is the `kind` tag of the stored configuration.
+            let json = serde_json::to_value(c.net).unwrap();
+            assert_eq!(json["kind"], c.net.kind_name(), "{row}");
+        }
     }
 }

@@ -126,10 +126,9 @@ pub fn read_cell(dir: &Path, member: usize, seed: u64) -> Result<CellResult, Str
         Ok(t) => parse_metrics_jsonl(&t).map_err(|e| format!("{}: {e}", log_path.display()))?,
         Err(_) => Vec::new(),
     };
-    let network = std::fs::read_to_string(dir.join("run.json"))
+    let network = crate::run::read_record(dir)
         .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|v| v["train"]["net"]["kind"].as_str().map(str::to_string));
+        .map(|r| r.train.net.kind_name().to_string());
     Ok(CellResult {
         member,
         seed,

@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde_json::Value;
+use genads_runtime::train::Budget as RunBudget;
 
 use super::spec::{Budget, Cell, Study};
 use super::StudyError;
+use crate::run::{read_record, RunRecord, RUN_RECORD};
 
 /// Where a cell stands in an output directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,47 +26,49 @@ pub enum CellState {
     Stale(String),
 }
 
-/// Why a run.json does not belong to a cell, or `None` when it does. Compared: the model's name
+/// Why a run record does not belong to a cell, or `None` when it does. Compared: the model's name
 /// and source text, the data set, the seed, the preset, the budget and (when the study sets it)
 /// the evaluation interval.
-pub fn record_mismatch(study: &Study, cell: &Cell, record: &Value) -> Option<String> {
+pub fn record_mismatch(study: &Study, cell: &Cell, record: &RunRecord) -> Option<String> {
     let member = &study.members[cell.member];
-    let exp = &record["experiment"];
-    let train = &record["train"];
-    if exp["model_name"].as_str() != Some(member.name.as_str()) {
-        return Some(format!("it holds model {}", exp["model_name"]));
+    let exp = &record.experiment;
+    let train = &record.train;
+    if exp.model_name != member.name {
+        return Some(format!("it holds model {}", exp.model_name));
     }
-    if exp["model_source"].as_str() != Some(member.source.as_str()) {
+    if exp.model_source != member.source {
         return Some(format!(
             "{} changed since the cell ran",
             member.file.display()
         ));
     }
-    if exp["data"].as_str() != Some(study.data.as_str()) {
-        return Some(format!("it was trained on {}", exp["data"]));
+    if exp.data.to_string() != study.data {
+        return Some(format!("it was trained on {}", exp.data));
     }
-    if train["seed"].as_u64() != Some(cell.seed) {
-        return Some(format!("it has seed {}", train["seed"]));
+    if train.seed != cell.seed {
+        return Some(format!("it has seed {}", train.seed));
     }
-    if train["preset"].as_str() != Some(study.preset.as_str()) {
-        return Some(format!("it has preset {}", train["preset"]));
+    if train.preset.to_string() != study.preset {
+        return Some(format!("it has preset {}", train.preset));
     }
-    let budget = &train["budget"];
-    let same_budget = match study.budget {
-        Budget::Steps(n) => budget["steps"].as_u64() == Some(n),
-        Budget::Epochs(n) => budget["epochs"].as_u64() == Some(n),
-        Budget::Time { seconds, max_steps } => {
-            let t = &budget["time"];
-            t["seconds"].as_f64() == Some(seconds)
-                && max_steps.is_none_or(|m| t["max_steps"].as_u64() == Some(m))
-        }
+    let same_budget = match (study.budget, train.budget) {
+        (Budget::Steps(n), RunBudget::Steps(m)) => n == m,
+        (Budget::Epochs(n), RunBudget::Epochs(m)) => n == m,
+        (
+            Budget::Time { seconds, max_steps },
+            RunBudget::Time {
+                seconds: s,
+                max_steps: m,
+            },
+        ) => seconds == s && max_steps.is_none_or(|x| x == m),
+        _ => false,
     };
     if !same_budget {
-        return Some(format!("it has budget {budget}"));
+        return Some(format!("it has budget {:?}", train.budget));
     }
     if let Some(every) = study.eval.eval_every {
-        if train["eval_every"].as_u64() != Some(every) {
-            return Some(format!("it evaluates every {} steps", train["eval_every"]));
+        if train.eval_every != every {
+            return Some(format!("it evaluates every {} steps", train.eval_every));
         }
     }
     None
@@ -74,13 +77,12 @@ pub fn record_mismatch(study: &Study, cell: &Cell, record: &Value) -> Option<Str
 /// The state of `cell` under the output directory `out`.
 pub fn cell_state(study: &Study, cell: &Cell, out: &Path) -> CellState {
     let dir = out.join(&cell.rel_dir);
-    let record = match std::fs::read_to_string(dir.join("run.json")) {
-        Ok(text) => text,
-        Err(_) => return CellState::Fresh,
-    };
-    let record: Value = match serde_json::from_str(&record) {
-        Ok(v) => v,
-        Err(e) => return CellState::Stale(format!("its run.json is damaged ({e})")),
+    if !dir.join(RUN_RECORD).exists() {
+        return CellState::Fresh;
+    }
+    let record = match read_record(&dir) {
+        Ok(r) => r,
+        Err(e) => return CellState::Stale(format!("its run.json is unreadable ({e:#})")),
     };
     if let Some(why) = record_mismatch(study, cell, &record) {
         return CellState::Stale(why);

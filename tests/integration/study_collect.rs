@@ -26,18 +26,29 @@ fn study(dir: &Path) -> Study {
     Study::load(&path).unwrap()
 }
 
-/// The run.json `genads train` would write for `cell` (only the fields a study compares).
+/// The run.json `genads train` would write for `cell` (the typed run record, as JSON).
 fn record(st: &Study, member: usize, seed: u64) -> serde_json::Value {
-    json!({
-        "experiment": {
-            "model_name": st.members[member].name,
-            "model_source": st.members[member].source,
-            "data": "checkerboard",
-            "data_seed": seed,
-        },
-        "train": {"seed": seed, "preset": "quick", "budget": {"steps": 200}, "eval_every": 100},
-        "signature": "x",
+    use genads::runtime::experiment::ExperimentConfig;
+    use genads::runtime::nn::{Preset, StateKind};
+    use genads::runtime::train::{Budget, TrainConfig};
+    let m = &st.members[member];
+    let mut experiment = ExperimentConfig::checkerboard(
+        m.source.clone(),
+        m.file.display().to_string(),
+        m.name.clone(),
+    );
+    experiment.data_seed = seed;
+    let mut train = TrainConfig::resolve(Preset::Quick, StateKind::Points { dim: 2 }, false, false);
+    train.seed = seed;
+    train.budget = Budget::Steps(200);
+    train.eval_every = 100;
+    serde_json::to_value(genads::run::RunRecord {
+        experiment,
+        train,
+        signature: "x".into(),
+        eval: None,
     })
+    .unwrap()
 }
 
 /// Writes a finished cell: run.json, metrics.jsonl with BV `bvs` at steps 100, 200 (wall 1 s per

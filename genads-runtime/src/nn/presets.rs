@@ -89,6 +89,17 @@ pub enum NetConfig {
 }
 
 impl NetConfig {
+    /// The architecture's name, as its `kind` in JSON (mlp, cnn, unet, source, mixture).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            NetConfig::Cnn(_) => "cnn",
+            NetConfig::Mlp(_) => "mlp",
+            NetConfig::UNet(_) => "unet",
+            NetConfig::Source(_) => "source",
+            NetConfig::Mixture(_) => "mixture",
+        }
+    }
+
     /// This architecture for a model with (`true`) or without a Klein–Gordon backbone: the source
     /// network gates the backbone ([`SourceConfig::backbone_gate`]) exactly when there is one;
     /// other networks are unchanged.
