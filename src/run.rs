@@ -34,6 +34,7 @@ use genads_runtime::nn::{NetConfig, Preset, VelocityNet};
 use genads_runtime::physics::{CompiledModel, Physics};
 use genads_runtime::plot::{self, CurveStyle};
 use genads_runtime::solver::Solver;
+pub use genads_runtime::solver::SolverKind;
 use genads_runtime::train::{Budget, Progress, TrainConfig, TrainError, TrainSummary, Trainer};
 use serde::{Deserialize, Serialize};
 
@@ -60,38 +61,6 @@ pub struct RunRecord {
     /// recorded, which then get the defaults).
     #[serde(default)]
     pub eval: Option<EvalSettings>,
-}
-
-/// ODE solvers by name.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SolverKind {
-    /// Explicit Euler (order 1).
-    Euler,
-    /// Heun (order 2).
-    Heun,
-    /// Classical Runge–Kutta (order 4).
-    Rk4,
-    /// Adaptive Dormand–Prince 5(4).
-    Dopri5,
-}
-
-impl SolverKind {
-    /// The typed solver with `steps` fixed steps or tolerance `tol` (dopri5), validated.
-    pub fn solver(self, steps: usize, tol: f64) -> anyhow::Result<Solver> {
-        let solver = match self {
-            SolverKind::Euler => Solver::Euler { steps },
-            SolverKind::Heun => Solver::Heun { steps },
-            SolverKind::Rk4 => Solver::Rk4 { steps },
-            SolverKind::Dopri5 => Solver::Dopri5 {
-                rtol: tol,
-                atol: tol,
-                max_steps: 100_000,
-            },
-        };
-        solver.validate().context("invalid solver flags")?;
-        Ok(solver)
-    }
 }
 
 /// Default steps of a fixed-step solver: the paper's 100 for point data, 25 for images (the sample
@@ -143,7 +112,9 @@ impl EvalSettings {
 
     /// The typed, validated solver.
     pub fn solver(&self) -> anyhow::Result<Solver> {
-        self.solver.solver(self.steps, self.tol)
+        self.solver
+            .solver(self.steps, self.tol)
+            .context("invalid solver flags")
     }
 }
 

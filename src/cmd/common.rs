@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use genads::run::Run;
 pub use genads::run::{
     classifier_sha256, default_eval_samples, default_solver_steps, metrics_json, provenance,
@@ -88,7 +88,7 @@ pub fn warn_skipped(trainer: &Trainer) {
 #[derive(clap::Args, Debug, Clone)]
 pub struct SolverArgs {
     /// ODE solver: euler, heun, rk4 (fixed steps) or dopri5 (adaptive).
-    #[arg(long, value_enum, default_value_t = SolverKind::Rk4)]
+    #[arg(long, default_value_t = SolverKind::Rk4)]
     pub solver: SolverKind,
     /// Steps of a fixed-step solver (paper: RK4 with 100 steps; default 100, or 25 for image runs,
     /// whose U-Net evaluation costs ≈ 3 ms per image).
@@ -103,7 +103,9 @@ impl SolverArgs {
     /// The typed solver for point (`images` false) or image runs, validated.
     pub fn solver(&self, images: bool) -> anyhow::Result<Solver> {
         let steps = self.steps.unwrap_or(default_solver_steps(images));
-        self.solver.solver(steps, self.tol)
+        self.solver
+            .solver(steps, self.tol)
+            .context("invalid solver flags")
     }
 }
 

@@ -202,7 +202,7 @@ fn save(
             SolverKind::Dopri5 => format!("dopri5-tol{}", args.solver.tol),
             kind => format!(
                 "{}{}",
-                format!("{kind:?}").to_lowercase(),
+                kind.name(),
                 args.solver.steps.unwrap_or(common::default_solver_steps(
                     opened.experiment.images.is_some()
                 ))

@@ -91,7 +91,7 @@ pub struct Args {
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
     /// ODE solver of every evaluation: euler, heun, rk4 (default) or dopri5.
-    #[arg(long, value_enum)]
+    #[arg(long)]
     pub eval_solver: Option<SolverKind>,
     /// Steps of a fixed-step evaluation solver (paper: RK4 with 100 steps; default 100 for points,
     /// 25 for images).
