@@ -113,14 +113,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Everything is checked before anything is written: a refused start leaves no trace, and a
     // started run can always be continued with --resume.
     let mut run = if args.resume {
-        if out.join(run::RUN_RECORD).is_file() {
-            let record = run::read_record(&out)?;
-            refuse_changes(&args, &out, &record, &model)?;
+        // Without a record, `Run::resume` says why the directory cannot be resumed.
+        let record = if out.join(run::RUN_RECORD).is_file() {
+            Some(run::read_record(&out)?)
+        } else {
+            None
+        };
+        if let Some(record) = &record {
+            refuse_changes(&args, &out, record, &model)?;
         }
-        let stored = run::read_record(&out).ok().and_then(|r| r.eval);
-        let images = run::read_record(&out).is_ok_and(|r| r.experiment.data.is_image());
-        let eval = eval_settings(&args, stored, images);
-        let run = Run::resume(&model, &out, Some(eval))?;
+        let eval = record
+            .as_ref()
+            .map(|r| eval_settings(&args, r.eval, r.experiment.data.is_image()));
+        let run = Run::resume(&model, &out, eval)?;
         common::warn_skipped(&run.trainer);
         if run.restarted {
             eprintln!(
