@@ -22,7 +22,7 @@
 
 use genads::runtime::candle_core::{Device, Tensor};
 use genads::runtime::interpreter::Interpreted;
-use genads::runtime::physics::{self, Modes, Physics, State};
+use genads::runtime::physics::{Modes, Physics, State};
 use genads::runtime::{backbone, loss, path, rng};
 use mimalloc::MiMalloc;
 use rand::Rng;
@@ -261,7 +261,8 @@ fn main() {
                 },
                 || {
                     let (sample, target) =
-                        physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused");
+                        genads::runtime::flow::path_and_target(*generated, &s0, &s1, &t, &modes)
+                            .expect("fused");
                     let w = loss::loss_weights(*generated, &sample.r).expect("weights");
                     black_box((target, w));
                 },
@@ -278,7 +279,8 @@ fn main() {
                 },
                 || {
                     let (sample, target) =
-                        physics::path_and_target(*generated, &s0, &s1, &t, &modes).expect("fused");
+                        genads::runtime::flow::path_and_target(*generated, &s0, &s1, &t, &modes)
+                            .expect("fused");
                     loss::flow_loss(*generated, &pred, &target, &sample.r).expect("loss");
                 },
             );
@@ -296,7 +298,8 @@ fn main() {
                 },
                 || {
                     black_box(
-                        physics::velocity_t(*generated, &s0, &ts, &pred, &modes).expect("velocity"),
+                        genads::runtime::flow::velocity_t(*generated, &s0, &ts, &pred, &modes)
+                            .expect("velocity"),
                     );
                 },
             );

@@ -399,7 +399,7 @@ fn gap(args: &[String]) -> anyhow::Result<()> {
             pi: st.pi.zeros_like()?,
         };
         let backbone =
-            genads::runtime::physics::velocity_t(physics, &st, &times, &zero, &experiment.modes)?;
+            genads::runtime::flow::velocity_t(physics, &st, &times, &zero, &experiment.modes)?;
         let target_phi = (&exact.phi - &backbone.phi)?;
         let target_pi = (&exact.pi - &backbone.pi)?;
         let omega = physics.radial(c.r_ir + t * dr).omega;

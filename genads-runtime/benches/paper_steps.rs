@@ -17,7 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use genads_runtime::ema::{Ema, EmaConfig};
-use genads_runtime::mnist::unet::{UNet, UNetConfig};
+use genads_runtime::nn::unet::{UNet, UNetConfig};
 use genads_runtime::nn::{
     build_from_config, init_seeded, parameter_count, NetConfig, Preset, StateKind, VelocityNet,
 };

@@ -9,6 +9,7 @@ pub mod encode;
 pub mod envelope;
 pub mod error;
 pub mod experiment;
+pub mod flow;
 pub mod interpreter;
 pub mod loss;
 pub mod metrics;

@@ -21,18 +21,7 @@ use candle_core::Tensor;
 /// Path coefficients at one t: rows [φ̃_t, π̃_t, U^φ, U^π], columns [φ̃₀, π̃₀, φ̃₁, π̃₁].
 pub type PathMatrix = [[f64; 4]; 4];
 
-/// A batch of path points.
-#[derive(Debug, Clone)]
-pub struct PathSample {
-    /// S_t.
-    pub state: State,
-    /// U_t = dS_t/dt (t-velocity: r-velocity × Δr).
-    pub velocity: State,
-    /// Per-sample flow time t ∈ [0, 1].
-    pub t: Vec<f64>,
-    /// Per-sample radius r(t) = r_IR + t·Δr.
-    pub r: Vec<f64>,
-}
+pub use crate::physics::PathSample;
 
 /// Cubic Hermite basis [h00, h10, h01, h11] and its first and second u-derivatives.
 fn hermite_basis(u: f64) -> [[f64; 4]; 3] {

@@ -211,6 +211,19 @@ pub trait CompiledModel: Physics + Default + 'static {
     const ORIGIN: &'static str;
 }
 
+/// A batch of path points.
+#[derive(Debug, Clone)]
+pub struct PathSample {
+    /// S_t.
+    pub state: State,
+    /// U_t = dS_t/dt (t-velocity: r-velocity × Δr).
+    pub velocity: State,
+    /// Per-sample flow time t ∈ [0, 1].
+    pub t: Vec<f64>,
+    /// Per-sample radius r(t) = r_IR + t·Δr.
+    pub r: Vec<f64>,
+}
+
 /// What a model provides to the shared runtime.
 pub trait Physics: Send + Sync {
     /// The model's constants.
@@ -225,19 +238,21 @@ pub trait Physics: Send + Sync {
 
     /// Specialised path sample + training target of a batch (one fused pass over CPU f32 data,
     /// overridden by `genads_model!` types). `None`: not specialised for these inputs; use
-    /// [`path_and_target`], which falls back to `path::sample_path` + `loss::training_target`.
+    /// [`crate::flow::path_and_target`], which falls back to `path::sample_path` +
+    /// `loss::training_target`.
     fn fused_path_target(
         &self,
         _s0: &State,
         _s1: &State,
         _t: &[f64],
         _modes: &Modes,
-    ) -> Option<Result<(crate::path::PathSample, State)>> {
+    ) -> Option<Result<(PathSample, State)>> {
         None
     }
 
     /// Specialised full t-velocity α·Δr·V_KG + residual (overridden by `genads_model!` types).
-    /// `None`: use [`velocity_t`], which falls back to `backbone::full_velocity_t`.
+    /// `None`: use [`crate::flow::velocity_t`], which falls back to
+    /// `backbone::full_velocity_t`.
     fn fused_velocity_t(
         &self,
         _state: &State,
@@ -247,36 +262,4 @@ pub trait Physics: Send + Sync {
     ) -> Option<Result<State>> {
         None
     }
-}
-
-/// Path sample (S_t, U_t) and training target U_t − α·Δr·V_KG(S_t, r_t): the model's fused
-/// kernel when it has one for these inputs, else `path::sample_path` + `loss::training_target`.
-pub fn path_and_target(
-    physics: &dyn Physics,
-    s0: &State,
-    s1: &State,
-    t: &[f64],
-    modes: &Modes,
-) -> Result<(crate::path::PathSample, State)> {
-    if let Some(fused) = physics.fused_path_target(s0, s1, t, modes) {
-        return fused;
-    }
-    let sample = crate::path::sample_path(physics, s0, s1, t)?;
-    let target = crate::loss::training_target(physics, &sample, modes)?;
-    Ok((sample, target))
-}
-
-/// Full t-velocity α·Δr·V_KG(S, r(t)) + residual: the model's fused kernel when it has one for
-/// these inputs, else `backbone::full_velocity_t`.
-pub fn velocity_t(
-    physics: &dyn Physics,
-    state: &State,
-    t: &[f64],
-    residual_t: &State,
-    modes: &Modes,
-) -> Result<State> {
-    if let Some(fused) = physics.fused_velocity_t(state, t, residual_t, modes) {
-        return fused;
-    }
-    crate::backbone::full_velocity_t(physics, state, t, residual_t, modes)
 }

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 pub type PriorFn<'a> = dyn FnMut(&mut ChaCha8Rng, usize) -> Result<State> + 'a;
 
 /// The flow's t-velocity at one scalar time t for a whole batch: the network's residual plus the
-/// backbone, `physics::velocity_t(physics, S, t, net(S, t), modes)` (the model's fused kernel
+/// backbone, `flow::velocity_t(physics, S, t, net(S, t), modes)` (the model's fused kernel
 /// when it has one). The residual is [`network_residual`], the same call the training objective
 /// fits, so the sampler integrates exactly the field that was trained.
 pub fn flow_velocity(
@@ -32,7 +32,7 @@ pub fn flow_velocity(
         phi: out.phi.detach(),
         pi: out.pi.detach(),
     };
-    crate::physics::velocity_t(physics, state, &times, &residual, modes)
+    crate::flow::velocity_t(physics, state, &times, &residual, modes)
 }
 
 /// The network's residual t-velocity R_θ(S, t) at per-sample times `t`, given the backbone's

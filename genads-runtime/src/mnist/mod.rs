@@ -14,7 +14,8 @@ pub mod idx;
 pub mod kid;
 pub mod precision_recall;
 pub mod quality;
-pub mod unet;
+/// The paper's U-Net lives with the other velocity networks.
+pub use crate::nn::unet;
 
 use thiserror::Error;
 

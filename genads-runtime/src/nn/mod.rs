@@ -18,6 +18,7 @@ pub mod peak;
 pub mod presets;
 pub mod source;
 pub mod time_embedding;
+pub mod unet;
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
@@ -209,7 +210,7 @@ pub fn build_from_config(
                     "the U-Net needs Re/Im channel pairs, got {channels} channels"
                 )));
             }
-            Ok(Box::new(crate::mnist::unet::UNet::new(
+            Ok(Box::new(crate::nn::unet::UNet::new(
                 cfg, channels, hermite, vb,
             )?))
         }
@@ -312,9 +313,9 @@ mod tests {
                 spectral,
             ),
             (
-                NetConfig::UNet(crate::mnist::unet::UNetConfig {
+                NetConfig::UNet(crate::nn::unet::UNetConfig {
                     time_dim: huge,
-                    ..crate::mnist::unet::UNetConfig::PAPER
+                    ..crate::nn::unet::UNetConfig::PAPER
                 }),
                 spectral,
             ),

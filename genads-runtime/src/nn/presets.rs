@@ -24,7 +24,7 @@ use super::mixture::MixtureConfig;
 use super::mlp::MlpConfig;
 use super::source::SourceConfig;
 use super::StateKind;
-use crate::mnist::unet::UNetConfig;
+use crate::nn::unet::UNetConfig;
 
 /// A named network + training preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

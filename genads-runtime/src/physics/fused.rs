@@ -15,8 +15,8 @@
 //! mirror the generic code's. Arithmetic mirrors the generic tensor code's f32 operations
 //! (coefficients computed in f64, cast once to f32).
 
+use super::PathSample;
 use super::{Modes, PathKind, RadialCoefficients, State};
-use crate::path::PathSample;
 use crate::{Error, Result};
 use candle_core::{CpuStorage, Device, Storage, Tensor};
 use std::mem::MaybeUninit;
@@ -490,7 +490,7 @@ where
 }
 
 /// Path sample (S_t, U_t) and training target U_t − α·Δr·V_KG(S_t, r_t) in one pass (see
-/// `physics::path_and_target`). `matrix(t, r)` is the model's path matrix M(t) (not called for
+/// `flow::path_and_target`). `matrix(t, r)` is the model's path matrix M(t) (not called for
 /// linear paths, whose matrix is built in). With α = 0 the target is U_t itself (the same
 /// tensors). `None` when the fast path does not apply.
 #[inline]

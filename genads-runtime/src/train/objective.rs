@@ -5,8 +5,9 @@
 use candle_core::Tensor;
 use rand_chacha::ChaCha8Rng;
 
+use crate::flow::path_and_target;
 use crate::nn::VelocityNet;
-use crate::physics::{path_and_target, Modes, Physics, State};
+use crate::physics::{Modes, Physics, State};
 use crate::{Error, Result};
 
 /// The loss of one training step. All randomness must come from `rng` (it is checkpointed, so a

@@ -102,7 +102,7 @@ fn likelihood_runs_through_the_unet() {
     use candle_core::DType;
     use candle_nn::{VarBuilder, VarMap};
     use genads_runtime::mnist::bpm::{join_state, split_state};
-    use genads_runtime::mnist::unet::{UNet, UNetConfig};
+    use genads_runtime::nn::unet::{UNet, UNetConfig};
     use genads_runtime::nn::{init_seeded, Preset, VelocityNet};
 
     let vm = VarMap::new();

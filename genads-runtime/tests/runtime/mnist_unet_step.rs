@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use genads_runtime::mnist::unet::{UNet, UNetConfig};
+use genads_runtime::nn::unet::{UNet, UNetConfig};
 use genads_runtime::nn::{init_seeded, Preset, VelocityNet};
 use genads_runtime::rng::{normal_tensor, seeded};
 use genads_runtime::State;

@@ -6,7 +6,7 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use genads_runtime::experiment::{Experiment, ExperimentConfig};
-use genads_runtime::mnist::unet::UNetConfig;
+use genads_runtime::nn::unet::UNetConfig;
 use genads_runtime::nn::{
     build_from_config, init_seeded, CnnConfig, MixtureConfig, MlpConfig, NetConfig, SourceConfig,
     StateKind,
@@ -150,7 +150,7 @@ fn sampler_velocity_is_the_trained_velocity() {
                     &e.physics, &*net, &e.modes, &state, &times,
                 )
                 .unwrap();
-                let trained = genads_runtime::physics::velocity_t(
+                let trained = genads_runtime::flow::velocity_t(
                     &e.physics, &state, &times, &residual, &e.modes,
                 )
                 .unwrap();

@@ -5,7 +5,7 @@
 
 use genads::runtime::candle_core::{Device, Tensor};
 use genads::runtime::interpreter::Interpreted;
-use genads::runtime::physics::{self, Modes, Physics, State};
+use genads::runtime::physics::{Modes, Physics, State};
 use genads::runtime::{backbone, loss, path, rng};
 use rand::Rng;
 
@@ -182,7 +182,8 @@ pub fn check_tensors(generated: &dyn Physics, reference: &Interpreted) {
             generated.fused_path_target(&s0, &s1, &t, &modes).is_some(),
             "fused path kernel does not apply to {shape:?}"
         );
-        let (gs, gt) = physics::path_and_target(generated, &s0, &s1, &t, &modes).unwrap();
+        let (gs, gt) =
+            genads::runtime::flow::path_and_target(generated, &s0, &s1, &t, &modes).unwrap();
         let is = path::sample_path(reference, &s0, &s1, &t).unwrap();
         let it = loss::training_target(reference, &is, &modes).unwrap();
         assert_state("S_t", &gs.state, &is.state, 1e-4);
@@ -209,19 +210,24 @@ pub fn check_tensors(generated: &dyn Physics, reference: &Interpreted) {
         // Per-sample t, then one t for the whole batch (a sampling step; also repeats the last
         // sample's t, which the kernels evaluate once).
         for t in [t.clone(), vec![t[1]; t.len()]] {
-            let gv = physics::velocity_t(generated, &s0, &t, &residual, &modes).unwrap();
+            let gv =
+                genads::runtime::flow::velocity_t(generated, &s0, &t, &residual, &modes).unwrap();
             let iv = backbone::full_velocity_t(reference, &s0, &t, &residual, &modes).unwrap();
             assert_state("velocity", &gv, &iv, 1e-4);
         }
         // Bad inputs are errors on both sides, never panics.
         let mut bad_t = t.clone();
         bad_t[0] = 1.5;
-        assert!(physics::path_and_target(generated, &s0, &s1, &bad_t, &modes).is_err());
+        assert!(
+            genads::runtime::flow::path_and_target(generated, &s0, &s1, &bad_t, &modes).is_err()
+        );
         let nan = State {
             phi: (s0.phi.clone() / 0.0).unwrap(),
             pi: s0.pi.clone(),
         };
-        assert!(physics::path_and_target(generated, &nan, &s1, &t, &modes).is_err());
-        assert!(physics::path_and_target(generated, &s0, &s1, &t[1..], &modes).is_err());
+        assert!(genads::runtime::flow::path_and_target(generated, &nan, &s1, &t, &modes).is_err());
+        assert!(
+            genads::runtime::flow::path_and_target(generated, &s0, &s1, &t[1..], &modes).is_err()
+        );
     }
 }
