@@ -364,44 +364,62 @@ where
     )
 }
 
-// Dormand–Prince 5(4) tableau (Hairer, Nørsett & Wanner, Solving ODEs I, Table II.5.2).
-const C: [f64; 7] = [0.0, 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0, 1.0, 1.0];
-const A2: [f64; 1] = [1.0 / 5.0];
-const A3: [f64; 2] = [3.0 / 40.0, 9.0 / 40.0];
-const A4: [f64; 3] = [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0];
-const A5: [f64; 4] = [
-    19372.0 / 6561.0,
-    -25360.0 / 2187.0,
-    64448.0 / 6561.0,
-    -212.0 / 729.0,
-];
-const A6: [f64; 5] = [
-    9017.0 / 3168.0,
-    -355.0 / 33.0,
-    46732.0 / 5247.0,
-    49.0 / 176.0,
-    -5103.0 / 18656.0,
-];
-/// 5th-order weights (also row 7 of A: FSAL).
-const B: [f64; 7] = [
-    35.0 / 384.0,
-    0.0,
-    500.0 / 1113.0,
-    125.0 / 192.0,
-    -2187.0 / 6784.0,
-    11.0 / 84.0,
-    0.0,
-];
-/// B − B̂ (5th minus embedded 4th order weights): the local error estimate's weights.
-const E: [f64; 7] = [
-    71.0 / 57600.0,
-    0.0,
-    -71.0 / 16695.0,
-    71.0 / 1920.0,
-    -17253.0 / 339200.0,
-    22.0 / 525.0,
-    -1.0 / 40.0,
-];
+/// The Dormand–Prince 5(4) tableau (Hairer, Nørsett & Wanner, Solving ODEs I, Table II.5.2),
+/// shared by the state solver here and the numerical envelope's f64 integrator.
+pub(crate) mod dopri5 {
+    pub const C: [f64; 7] = [0.0, 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0, 1.0, 1.0];
+    pub const A2: [f64; 1] = [1.0 / 5.0];
+    pub const A3: [f64; 2] = [3.0 / 40.0, 9.0 / 40.0];
+    pub const A4: [f64; 3] = [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0];
+    pub const A5: [f64; 4] = [
+        19372.0 / 6561.0,
+        -25360.0 / 2187.0,
+        64448.0 / 6561.0,
+        -212.0 / 729.0,
+    ];
+    pub const A6: [f64; 5] = [
+        9017.0 / 3168.0,
+        -355.0 / 33.0,
+        46732.0 / 5247.0,
+        49.0 / 176.0,
+        -5103.0 / 18656.0,
+    ];
+    /// 5th-order weights (also row 7 of A: FSAL).
+    pub const B: [f64; 7] = [
+        35.0 / 384.0,
+        0.0,
+        500.0 / 1113.0,
+        125.0 / 192.0,
+        -2187.0 / 6784.0,
+        11.0 / 84.0,
+        0.0,
+    ];
+    /// B − B̂ (5th minus embedded 4th order weights): the local error estimate's weights.
+    pub const E: [f64; 7] = [
+        71.0 / 57600.0,
+        0.0,
+        -71.0 / 16695.0,
+        71.0 / 1920.0,
+        -17253.0 / 339200.0,
+        22.0 / 525.0,
+        -1.0 / 40.0,
+    ];
+
+    /// Row `i` of A (the weights of stages 0..i for stage i; row 6 is B without its last entry:
+    /// FSAL).
+    pub fn row(i: usize) -> &'static [f64] {
+        match i {
+            0 => &[],
+            1 => &A2,
+            2 => &A3,
+            3 => &A4,
+            4 => &A5,
+            5 => &A6,
+            _ => &B[..6],
+        }
+    }
+}
+use dopri5::{A2, A3, A4, A5, A6, B, C, E};
 
 /// RMS over all entries of err / (atol + rtol·max(|y0|, |y1|)), in f64.
 fn error_norm(err: &State, y0: &State, y1: &State, rtol: f64, atol: f64) -> Result<f64> {

@@ -273,55 +273,7 @@ fn integrate(
     st: &mut [f64; 2],
     opts: &NumericalOptions,
 ) -> Result<()> {
-    const C: [f64; 7] = [0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0];
-    const A: [[f64; 6]; 7] = [
-        [0.0; 6],
-        [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
-        [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
-        [
-            19372.0 / 6561.0,
-            -25360.0 / 2187.0,
-            64448.0 / 6561.0,
-            -212.0 / 729.0,
-            0.0,
-            0.0,
-        ],
-        [
-            9017.0 / 3168.0,
-            -355.0 / 33.0,
-            46732.0 / 5247.0,
-            49.0 / 176.0,
-            -5103.0 / 18656.0,
-            0.0,
-        ],
-        [
-            35.0 / 384.0,
-            0.0,
-            500.0 / 1113.0,
-            125.0 / 192.0,
-            -2187.0 / 6784.0,
-            11.0 / 84.0,
-        ],
-    ];
-    const B5: [f64; 7] = [
-        35.0 / 384.0,
-        0.0,
-        500.0 / 1113.0,
-        125.0 / 192.0,
-        -2187.0 / 6784.0,
-        11.0 / 84.0,
-        0.0,
-    ];
-    const B4: [f64; 7] = [
-        5179.0 / 57600.0,
-        0.0,
-        7571.0 / 16695.0,
-        393.0 / 640.0,
-        -92097.0 / 339200.0,
-        187.0 / 2100.0,
-        1.0 / 40.0,
-    ];
+    use crate::solver::dopri5::{row, B, C, E};
     let span = r1 - r0;
     if span == 0.0 {
         return Ok(());
@@ -339,9 +291,9 @@ fn integrate(
         let mut k = [[0.0f64; 2]; 7];
         for i in 0..7 {
             let mut y = *st;
-            for (j, kj) in k.iter().enumerate().take(i) {
-                y[0] += h * A[i][j] * kj[0];
-                y[1] += h * A[i][j] * kj[1];
+            for (a, kj) in row(i).iter().zip(&k) {
+                y[0] += h * a * kj[0];
+                y[1] += h * a * kj[1];
             }
             k[i] = rhs(r + C[i] * h, y);
         }
@@ -349,14 +301,14 @@ fn integrate(
         let mut err = 0.0f64;
         for c in 0..2 {
             let mut d5 = 0.0;
-            let mut d4 = 0.0;
+            let mut d5_minus_d4 = 0.0;
             for i in 0..7 {
-                d5 += B5[i] * k[i][c];
-                d4 += B4[i] * k[i][c];
+                d5 += B[i] * k[i][c];
+                d5_minus_d4 += E[i] * k[i][c];
             }
             y5[c] += h * d5;
             let scale = opts.atol + opts.rtol * st[c].abs().max(y5[c].abs());
-            err = err.max((h * (d5 - d4)).abs() / scale);
+            err = err.max((h * d5_minus_d4).abs() / scale);
         }
         if !(err.is_finite() && y5[0].is_finite() && y5[1].is_finite()) {
             h *= 0.25;
