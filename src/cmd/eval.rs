@@ -24,9 +24,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Point runs: score this many independent sample sets (seeds SEED, SEED + 1, …) and report
-    /// each metric's mean and standard deviation; eval.json then holds the means under the usual
-    /// names, `NAME_sd` and `repeats`. One 10,000-sample reading of WED_norm varies by ≈ 0.003
-    /// from draw to draw (`examples/metric_calibration.rs`).
+    /// each metric's mean and standard deviation; the metrics file then holds the means under the
+    /// usual names, `NAME_sd` and `repeats` (one draw's WED_norm is noisy: docs/cli.md).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub repeats: u64,
     /// Write the metrics into the run's own eval.json (the training's final evaluation, which

@@ -2,14 +2,10 @@
 //! network's softmax.
 //!
 //! candle's CPU `silu` maps every element through libm's `expf` in a closure that does not
-//! vectorise; profiles of the CPU presets put 30–40 % of an MLP evaluation there (`perf record` of
-//! `genads sample` on the checkerboard baseline: `__expf_fma` 17 %, the map's closure 15 %).
-//! [`silu`] computes x·σ(x) in one vectorisable pass with [`exp_nonpositive`] (eight lanes with
-//! AVX2 + FMA where the CPU has them), and its gradient σ(x)(1 + x(1 − σ(x))) in one more, for
-//! contiguous f32 CPU tensors; anything else takes candle's own op. Sampling 10,000 points of the
-//! quick baseline with RK4-100 became 1.2–1.3× faster (`genads sample RUN --n 10000 --batch 10000
-//! --steps 100`, same network, old and new binary alternating); the paper networks' training
-//! steps, bound by convolutions and GEMM, did not move (`bench/side_by_side.sh`).
+//! vectorise. [`silu`] computes x·σ(x) in one vectorisable pass with [`exp_nonpositive`] (eight
+//! lanes with AVX2 + FMA where the CPU has them), and its gradient σ(x)(1 + x(1 − σ(x))) in one
+//! more, for contiguous f32 CPU tensors; anything else takes candle's own op. What it gained:
+//! docs/performance.md.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;

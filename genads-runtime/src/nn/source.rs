@@ -1,5 +1,7 @@
-//! The boundary-source posterior network for point-source spectral states (the CPU presets'
-//! network for the checkerboard's holographic models).
+//! The boundary-source posterior network (`--preset lattice`, opt-in): a softmax posterior over
+//! a fixed lattice of candidate sources for point-source spectral states. Its prior starts at the
+//! training data's log histogram and its samples sit on the lattice; docs/networks.md has what it
+//! measured and why it is no longer the default.
 //!
 //! A point-source state holds, per channel and mode k, env(k)·e^(−i k·(x* − x_min)) (PAPER.md §4.1):
 //! the data manifold is the set of encoded boundary points. For any path that is affine in its
@@ -11,47 +13,24 @@
 //!
 //! * candidate sources x*_j on a G×G grid over the central `support_percent` of the periodic box;
 //! * logits = b_j + Re Σ_k (γ^φ_{c,k}(t) φ̃_{c,k} + γ^π_{c,k}(t) π̃_{c,k}) e^(i k·(x*_j − x_min)),
-//!   summed over channels c, with a learned grid bias b (the log data density, stored scaled down so
-//!   that it learns fast) and positive gains
-//!   γ = exp(·) from a small time MLP;
+//!   summed over channels c, with a learned grid bias b (stored scaled down so that it learns
+//!   fast; [`SourceConfig::grid_bias_scale`]) and positive gains γ = exp(·) from a small time MLP;
 //! * w = softmax(logits) over the grid, ū_k = Σ_j w_j e^(−i k·(x*_j − x_min));
 //! * velocity_{X,c,k} = A^{Xφ}_{c,k}(t) φ̃_{c,k} + A^{Xπ}_{c,k}(t) π̃_{c,k} + B^X_{c,k}(t) ū_k for
 //!   X ∈ {φ̃, π̃} (real coefficients on the Re and Im parts alike; Hermite paths: π̃ only).
 //!
-//! Training aids, each measured on `genads train models/ads_linear.genads --time 3m|5m` (numbers in
-//! `presets.rs`): the heads are preconditioned by the linear path's time structure (A, B scale
-//! like 1/(1 − t), the gains like t/(1 − t)²); the grid bias starts at the training data's log
-//! histogram (`Trainer::init_from_data`), because the loss only constrains it at the few early
-//! times at which the posterior is still broad; the softmax is an own op with a backward pass
-//! (candle-nn's CPU softmax has none).
-//!
-//! Models with a Klein–Gordon backbone (`backbone_gate`): the network's output is a residual
-//! added to the backbone velocity α·Δr·V_KG, which reaches |k|²·α·Δr ≈ 80 on the highest
-//! checkerboard modes — far beyond what O(1) heads learn in minutes (such models stayed at
-//! boundary violation 0.75–0.80). The residual therefore subtracts β ⊙ V_KG with β per (channel,
-//! mode) from a gate head on the time MLP, starting at 1: the flow starts with the backbone
-//! cancelled and learns how much of it to subtract (`genads eval` prints the learned β; the
-//! affine heads can add linear terms of their own, so 1 − β is not the backbone's share). Measured
-//! (`genads train models/ads_kg_linear.genads --time 2m --eval-every 0 --final-samples 2000
-//! --eval-steps 25`, two runs side by side, one thread each): BV 0.032 (ads_kg_linear) and 0.008
-//! (ads_kg_hermite) after 494 / 570 steps.
+//! The heads are preconditioned by the linear path's time structure (A, B scale like 1/(1 − t),
+//! the gains like t/(1 − t)²); the softmax is an own op with a backward pass (candle-nn's CPU
+//! softmax has none). With a Klein–Gordon backbone (`backbone_gate`) the residual subtracts
+//! β ⊙ V_KG with a learned gate β per (channel, mode) starting at 1, because the backbone reaches
+//! |k|²·α·Δr ≈ 80 on the highest checkerboard modes, far beyond what O(1) heads learn in minutes.
 //!
 //! Both Fourier sums are separable in x and y, so they cost O(B·G·K·(G + K)) as small GEMMs inside
 //! autograd. The box only enters through the integer mode numbers n (k·(x − x_min) = 2π n·u with
-//! u the position as a fraction of the box), so the network needs no box size. The grid limits the
-//! resolution: late in the flow the posterior concentrates on one candidate and samples snap to
-//! the lattice (spacing 0.12 checkerboard units with the quick preset). The `sub_cell` option
-//! places each candidate's weight at its cell's centroid under a local quadratic model of the
-//! correlation instead: it removes the snapping (median nearest-neighbour distance among 2,000
-//! samples of one `ads_linear` run 0.004 without, 0.057 with) but did not lower the within-cell
-//! energy distance (10,000 samples after 3 minutes of training: WED_norm 0.024 on the lattice,
-//! 0.022 with sub-cell sampling of the same network, 0.025 trained with it; boundary violation
-//! 0.030 / 0.044 / 0.041), so it is off in the presets. Those runs used grid-bias scale 25, whose
-//! random walk of the prior dominated the within-cell error ([`SourceConfig::grid_bias_scale`]).
-//! With the presets' scale 2.5, one draw of 10,000 samples of a 5-minute run read BV 0.048 /
-//! WED_norm 0.014 with sub-cell sampling against 0.035 / 0.016 on the lattice (whose WED_norm
-//! varies by ≈ 0.003 from draw to draw), at 4.5× the sampling time. Sources outside the support
-//! cannot be generated.
+//! u the position as a fraction of the box), so the network needs no box size. The `sub_cell`
+//! option places each candidate's weight at its cell's centroid under a local quadratic model of
+//! the correlation (no snapping, but no better within-cell error; off in the presets). Sources
+//! outside the support cannot be generated.
 
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
