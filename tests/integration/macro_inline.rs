@@ -5,7 +5,7 @@
 
 use crate::macro_common;
 
-use genads::runtime::physics::Physics;
+use genads::runtime::physics::{CompiledModel, Physics};
 use macro_common::{check_scalars, interpreted};
 
 genads::genads_model! {
@@ -132,100 +132,64 @@ genads::genads_model! {
     }
 }
 
-#[test]
-fn inline_ads_kg_hermite() {
-    let reference = interpreted("models/ads_kg_hermite.genads", Some("ads_kg_hermite"));
-    assert_eq!(InlineAdsKgHermite::NAME, "ads_kg_hermite");
-    check_scalars(
-        &InlineAdsKgHermite,
-        InlineAdsKgHermite::SIGNATURE,
-        &reference,
-    );
+/// A row: the zoo file, the model's name and the check of its inline type.
+type Row = (&'static str, &'static str, fn(&str, &str));
+
+/// One row of the table: the inline type `M` against the interpreted model `name` of `file`.
+fn check_inline<M: CompiledModel>(file: &str, name: &str) {
+    let reference = interpreted(file, Some(name));
+    assert_eq!(M::NAME, name);
+    check_scalars(&M::default(), M::SIGNATURE, &reference);
     assert_eq!(
-        InlineAdsKgHermite.constants().signature,
+        M::default().constants().signature,
         reference.derived().signature
     );
+    assert_eq!(M::ORIGIN, "<inline>");
 }
 
 #[test]
-fn inline_ads_kg_linear() {
-    let reference = interpreted("models/ads_kg_linear.genads", Some("ads_kg_linear"));
-    assert_eq!(InlineAdsKgLinear::NAME, "ads_kg_linear");
-    check_scalars(&InlineAdsKgLinear, InlineAdsKgLinear::SIGNATURE, &reference);
-    assert_eq!(
-        InlineAdsKgLinear.constants().signature,
-        reference.derived().signature
-    );
-}
-
-#[test]
-fn inline_ads_linear() {
-    let reference = interpreted("models/ads_linear.genads", Some("ads_linear"));
-    assert_eq!(InlineAdsLinear::NAME, "ads_linear");
-    check_scalars(&InlineAdsLinear, InlineAdsLinear::SIGNATURE, &reference);
-    assert_eq!(
-        InlineAdsLinear.constants().signature,
-        reference.derived().signature
-    );
-}
-
-#[test]
-fn inline_baseline() {
-    let reference = interpreted("models/baseline.genads", Some("baseline"));
-    assert_eq!(InlineBaseline::NAME, "baseline");
-    check_scalars(&InlineBaseline, InlineBaseline::SIGNATURE, &reference);
-    assert_eq!(
-        InlineBaseline.constants().signature,
-        reference.derived().signature
-    );
-}
-
-#[test]
-fn inline_flow_matching() {
-    let reference = interpreted("models/flow_matching.genads", Some("flow_matching"));
-    assert_eq!(InlineFlowMatching::NAME, "flow_matching");
-    check_scalars(
-        &InlineFlowMatching,
-        InlineFlowMatching::SIGNATURE,
-        &reference,
-    );
-    assert_eq!(
-        InlineFlowMatching.constants().signature,
-        reference.derived().signature
-    );
-}
-
-#[test]
-fn inline_flat() {
-    let reference = interpreted("models/flat.genads", Some("flat"));
-    assert_eq!(InlineFlat::NAME, "flat");
-    check_scalars(&InlineFlat, InlineFlat::SIGNATURE, &reference);
-    assert_eq!(
-        InlineFlat.constants().signature,
-        reference.derived().signature
-    );
-}
-
-#[test]
-fn inline_delta_sweep() {
-    let reference = interpreted("models/delta_sweep.genads", Some("delta_sweep_delta2.5"));
-    assert_eq!(InlineDeltaSweep::NAME, "delta_sweep_delta2.5");
-    check_scalars(&InlineDeltaSweep, InlineDeltaSweep::SIGNATURE, &reference);
-    assert_eq!(
-        InlineDeltaSweep.constants().signature,
-        reference.derived().signature
-    );
-}
-
-#[test]
-fn inline_hsv_scan() {
-    let reference = interpreted("models/hsv_scan.genads", Some("hsv_scan_p0.25"));
-    assert_eq!(InlineHsvScan::NAME, "hsv_scan_p0.25");
-    check_scalars(&InlineHsvScan, InlineHsvScan::SIGNATURE, &reference);
-    assert_eq!(
-        InlineHsvScan.constants().signature,
-        reference.derived().signature
-    );
+fn inline_models_agree_with_the_zoo_files() {
+    let table: &[Row] = &[
+        (
+            "models/ads_kg_hermite.genads",
+            "ads_kg_hermite",
+            check_inline::<InlineAdsKgHermite>,
+        ),
+        (
+            "models/ads_kg_linear.genads",
+            "ads_kg_linear",
+            check_inline::<InlineAdsKgLinear>,
+        ),
+        (
+            "models/ads_linear.genads",
+            "ads_linear",
+            check_inline::<InlineAdsLinear>,
+        ),
+        (
+            "models/baseline.genads",
+            "baseline",
+            check_inline::<InlineBaseline>,
+        ),
+        (
+            "models/flow_matching.genads",
+            "flow_matching",
+            check_inline::<InlineFlowMatching>,
+        ),
+        ("models/flat.genads", "flat", check_inline::<InlineFlat>),
+        (
+            "models/delta_sweep.genads",
+            "delta_sweep_delta2.5",
+            check_inline::<InlineDeltaSweep>,
+        ),
+        (
+            "models/hsv_scan.genads",
+            "hsv_scan_p0.25",
+            check_inline::<InlineHsvScan>,
+        ),
+    ];
+    for (file, name, check) in table {
+        check(file, name);
+    }
 }
 
 // User warps with hyperbolic functions: the generated code (Rust's sinh/cosh/tanh, reciprocals
