@@ -680,17 +680,24 @@ pub fn conv_transpose2d(
     }
 }
 
-/// A 2-D convolution layer (NCHW, square kernel) over [`conv2d`].
+/// A 2-D convolution layer (NCHW, square kernel): [`conv2d`] when `TRANSPOSED` is false
+/// ([`Conv2d`], weight (O, C, k, k)), [`conv_transpose2d`] when true ([`ConvTranspose2d`], weight
+/// (C_in, C_out, k, k)); the bias has one entry per output channel.
 #[derive(Debug, Clone)]
-pub struct Conv2d {
+pub struct ConvLayer<const TRANSPOSED: bool> {
     weight: Tensor,
     bias: Option<Tensor>,
     stride: usize,
     padding: usize,
 }
 
-impl Conv2d {
-    /// A layer from its weight (O, C, k, k), optional bias (O,), stride and padding.
+/// A 2-D convolution layer over [`conv2d`].
+pub type Conv2d = ConvLayer<false>;
+/// A 2-D transposed convolution layer over [`conv_transpose2d`].
+pub type ConvTranspose2d = ConvLayer<true>;
+
+impl<const TRANSPOSED: bool> ConvLayer<TRANSPOSED> {
+    /// A layer from its weight, optional bias, stride and padding.
     pub fn new(weight: Tensor, bias: Option<Tensor>, stride: usize, padding: usize) -> Self {
         Self {
             weight,
@@ -700,63 +707,21 @@ impl Conv2d {
         }
     }
 
-    /// The weight (O, C, k, k).
+    /// The weight.
     pub fn weight(&self) -> &Tensor {
         &self.weight
     }
 
-    /// The bias (O,), if any.
+    /// The bias, if any.
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
 }
 
-impl Module for Conv2d {
+impl<const TRANSPOSED: bool> Module for ConvLayer<TRANSPOSED> {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        conv2d(
-            x,
-            &self.weight,
-            self.bias.as_ref(),
-            self.stride,
-            self.padding,
-        )
-    }
-}
-
-/// A 2-D transposed convolution layer (NCHW, square kernel) over [`conv_transpose2d`].
-#[derive(Debug, Clone)]
-pub struct ConvTranspose2d {
-    weight: Tensor,
-    bias: Option<Tensor>,
-    stride: usize,
-    padding: usize,
-}
-
-impl ConvTranspose2d {
-    /// A layer from its weight (C_in, C_out, k, k), optional bias (C_out,), stride and padding.
-    pub fn new(weight: Tensor, bias: Option<Tensor>, stride: usize, padding: usize) -> Self {
-        Self {
-            weight,
-            bias,
-            stride,
-            padding,
-        }
-    }
-
-    /// The weight (C_in, C_out, k, k).
-    pub fn weight(&self) -> &Tensor {
-        &self.weight
-    }
-
-    /// The bias (C_out,), if any.
-    pub fn bias(&self) -> Option<&Tensor> {
-        self.bias.as_ref()
-    }
-}
-
-impl Module for ConvTranspose2d {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        conv_transpose2d(
+        let conv = if TRANSPOSED { conv_transpose2d } else { conv2d };
+        conv(
             x,
             &self.weight,
             self.bias.as_ref(),
