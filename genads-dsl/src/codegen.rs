@@ -103,7 +103,7 @@ pub fn model_impl_in(
     kernels::helpers(w, derived, type_name, rt);
 
     let _ = writeln!(w, "#[allow(unused, clippy::all)]");
-    let _ = writeln!(w, "impl {rt}::physics::Physics for {type_name} {{");
+    let _ = writeln!(w, "impl {rt}::abi::Physics for {type_name} {{");
     constants_fn(w, derived, rt);
 
     // radial(): ω, ω′ and the backbone coefficients in the model's variables.
@@ -119,12 +119,12 @@ pub fn model_impl_in(
     let _ = writeln!(w, "    #[inline]");
     let _ = writeln!(
         w,
-        "    fn radial(&self, r: f64) -> {rt}::physics::RadialCoefficients {{"
+        "    fn radial(&self, r: f64) -> {rt}::abi::RadialCoefficients {{"
     );
     push_indented(w, &to_rust_cse(&radial, &rust_symbol), 8);
     let _ = writeln!(
         w,
-        "        {rt}::physics::RadialCoefficients {{ omega, omega_prime, friction, laplacian, mass }}"
+        "        {rt}::abi::RadialCoefficients {{ omega, omega_prime, friction, laplacian, mass }}"
     );
     let _ = writeln!(w, "    }}");
 
@@ -209,7 +209,7 @@ fn lit(x: f64) -> String {
 fn constants_fn(w: &mut String, d: &Derived, rt: &str) {
     let prior = |c: &PriorComponent| {
         format!(
-            "{rt}::physics::PriorComponent {{ scale: {}, sobolev_power: {} }}",
+            "{rt}::abi::PriorComponent {{ scale: {}, sobolev_power: {} }}",
             lit(c.scale),
             lit(c.sobolev_power)
         )
@@ -231,10 +231,10 @@ fn constants_fn(w: &mut String, d: &Derived, rt: &str) {
         Propagator::Flat { mass2 } => format!("Flat {{ mass2: {} }}", lit(*mass2)),
         Propagator::Numerical => "Numerical".into(),
     };
-    let _ = writeln!(w, "    fn constants(&self) -> &{rt}::physics::Constants {{");
+    let _ = writeln!(w, "    fn constants(&self) -> &{rt}::abi::Constants {{");
     let _ = writeln!(
         w,
-        "        static CONSTANTS: ::std::sync::LazyLock<{rt}::physics::Constants> = ::std::sync::LazyLock::new(|| {rt}::physics::Constants {{"
+        "        static CONSTANTS: ::std::sync::LazyLock<{rt}::abi::Constants> = ::std::sync::LazyLock::new(|| {rt}::abi::Constants {{"
     );
     let fields = [
         ("name", format!("::std::string::String::from({:?})", d.name)),
@@ -250,20 +250,17 @@ fn constants_fn(w: &mut String, d: &Derived, rt: &str) {
         ("r_uv", lit(d.r_uv)),
         ("alpha", lit(d.alpha)),
         ("stabilised", d.stabilised.to_string()),
-        ("path", format!("{rt}::physics::PathKind::{path}")),
+        ("path", format!("{rt}::abi::PathKind::{path}")),
         (
             "prior",
             format!(
-                "{rt}::physics::Prior {{ phi: {}, pi: {} }}",
+                "{rt}::abi::Prior {{ phi: {}, pi: {} }}",
                 prior(&d.prior.phi),
                 prior(&d.prior.pi)
             ),
         ),
-        ("encoding", format!("{rt}::physics::Encoding::{encoding}")),
-        (
-            "propagator",
-            format!("{rt}::physics::Propagator::{propagator}"),
-        ),
+        ("encoding", format!("{rt}::abi::Encoding::{encoding}")),
+        ("propagator", format!("{rt}::abi::Propagator::{propagator}")),
         ("lift_noise", lit(d.lift_noise)),
         ("omega_weighting", d.omega_weighting.to_string()),
         (
@@ -291,10 +288,10 @@ fn affine_fn(w: &mut String, d: &Derived, ty: &str, rt: &str) -> Result<(), Code
             let _ = writeln!(w, "    #[inline]");
             let _ = writeln!(
                 w,
-                "    fn affine(&self, r: f64) -> {rt}::physics::AffinePoint {{"
+                "    fn affine(&self, r: f64) -> {rt}::abi::AffinePoint {{"
             );
             push_indented(w, &to_rust_cse(&exprs, &rust_symbol), 8);
-            let _ = writeln!(w, "        {rt}::physics::AffinePoint {{ u, dr_du }}");
+            let _ = writeln!(w, "        {rt}::abi::AffinePoint {{ u, dr_du }}");
             let _ = writeln!(w, "    }}");
         }
         Affine::Numerical => {
@@ -305,19 +302,19 @@ fn affine_fn(w: &mut String, d: &Derived, ty: &str, rt: &str) -> Result<(), Code
             );
             let _ = writeln!(
                 w,
-                "    fn affine(&self, r: f64) -> {rt}::physics::AffinePoint {{"
+                "    fn affine(&self, r: f64) -> {rt}::abi::AffinePoint {{"
             );
             let _ = writeln!(
                 w,
-                "        static TABLE: ::std::sync::LazyLock<Option<({rt}::interpreter::quadrature::IntegralTable, f64)>> = ::std::sync::LazyLock::new(|| {{"
+                "        static TABLE: ::std::sync::LazyLock<Option<({rt}::abi::IntegralTable, f64)>> = ::std::sync::LazyLock::new(|| {{"
             );
             let _ = writeln!(
                 w,
-                "            let g = |s: f64| -> {rt}::Result<f64> {{ Ok(1.0 / <{ty} as {rt}::physics::Physics>::radial(&{ty}, s).omega) }};"
+                "            let g = |s: f64| -> {rt}::abi::Result<f64> {{ Ok(1.0 / <{ty} as {rt}::abi::Physics>::radial(&{ty}, s).omega) }};"
             );
             let _ = writeln!(
                 w,
-                "            let table = {rt}::interpreter::quadrature::IntegralTable::new(&g, {}, {}, {AFFINE_PANELS}).ok()?;",
+                "            let table = {rt}::abi::IntegralTable::new(&g, {}, {}, {AFFINE_PANELS}).ok()?;",
                 lit(d.r_ir),
                 lit(d.r_uv)
             );
@@ -330,11 +327,11 @@ fn affine_fn(w: &mut String, d: &Derived, ty: &str, rt: &str) -> Result<(), Code
             let _ = writeln!(w, "        match &*TABLE {{");
             let _ = writeln!(
                 w,
-                "            Some((table, z)) => {rt}::physics::AffinePoint {{ u: table.eval(r) / z, dr_du: z * {rt}::physics::Physics::radial(self, r).omega }},"
+                "            Some((table, z)) => {rt}::abi::AffinePoint {{ u: table.eval(r) / z, dr_du: z * {rt}::abi::Physics::radial(self, r).omega }},"
             );
             let _ = writeln!(
                 w,
-                "            None => {rt}::physics::AffinePoint {{ u: f64::NAN, dr_du: f64::NAN }},"
+                "            None => {rt}::abi::AffinePoint {{ u: f64::NAN, dr_du: f64::NAN }},"
             );
             let _ = writeln!(w, "        }}");
             let _ = writeln!(w, "    }}");
@@ -346,12 +343,12 @@ fn affine_fn(w: &mut String, d: &Derived, ty: &str, rt: &str) -> Result<(), Code
 fn envelope_fn(w: &mut String, d: &Derived, rt: &str) {
     let _ = writeln!(
         w,
-        "    fn envelope(&self, k_abs: f64) -> {rt}::Result<(f64, f64)> {{"
+        "    fn envelope(&self, k_abs: f64) -> {rt}::abi::Result<(f64, f64)> {{"
     );
     let _ = writeln!(w, "        if !(k_abs.is_finite() && k_abs >= 0.0) {{");
     let _ = writeln!(
         w,
-        "            return Err({rt}::Error::Invalid(format!(\"envelope: |k| = {{k_abs}} is not a finite non-negative number\")));"
+        "            return Err({rt}::abi::Error::Invalid(format!(\"envelope: |k| = {{k_abs}} is not a finite non-negative number\")));"
     );
     let _ = writeln!(w, "        }}");
     if d.normalisation == Normalisation::Reference {
@@ -360,7 +357,7 @@ fn envelope_fn(w: &mut String, d: &Derived, rt: &str) {
             Propagator::Ads { nu } => {
                 let _ = writeln!(
                     w,
-                    "        {rt}::envelope::ads_envelope_reference({}, k_abs, {}, {rt}::envelope::REFERENCE_EPS)",
+                    "        {rt}::abi::ads_envelope_reference({}, k_abs, {}, {rt}::abi::REFERENCE_EPS)",
                     lit(*nu),
                     lit(d.r_uv)
                 );
@@ -371,7 +368,7 @@ fn envelope_fn(w: &mut String, d: &Derived, rt: &str) {
                 let inv_f2 = d.inv_f2.eval_r(d.r_uv).unwrap_or(1.0);
                 let _ = writeln!(
                     w,
-                    "        {rt}::envelope::flat_envelope_reference({}, {}, k_abs, {}, {rt}::envelope::REFERENCE_EPS)",
+                    "        {rt}::abi::flat_envelope_reference({}, {}, k_abs, {}, {rt}::abi::REFERENCE_EPS)",
                     lit(*mass2),
                     lit(inv_f2),
                     lit(d.r_uv)
@@ -429,10 +426,7 @@ fn envelope_fn(w: &mut String, d: &Derived, rt: &str) {
                 w,
                 "        // No closed form: the runtime integrates the radial mode equation."
             );
-            let _ = writeln!(
-                w,
-                "        {rt}::envelope::numerical_envelope_of(self, k_abs)"
-            );
+            let _ = writeln!(w, "        {rt}::abi::numerical_envelope_of(self, k_abs)");
         }
     }
     let _ = writeln!(w, "    }}");
@@ -468,12 +462,12 @@ fn bessel_pair(w: &mut String, nu: f64, rt: &str) {
         let _ = writeln!(w, "        let p = {} * x.powf({});", lit(c), lit(nu));
         let _ = writeln!(
             w,
-            "        let g = p * {rt}::special::bessel_k({}, x);",
+            "        let g = p * {rt}::abi::bessel_k({}, x);",
             lit(nu)
         );
         let _ = writeln!(
             w,
-            "        let h = p * x * {rt}::special::bessel_k({}, x);",
+            "        let h = p * x * {rt}::abi::bessel_k({}, x);",
             lit((nu - 1.0).abs())
         );
     }

@@ -214,7 +214,7 @@ fn generate(
     let (name, signature) = (&derived.name, &derived.signature);
     Ok(quote::quote! {
         #code
-        impl #runtime::physics::CompiledModel for #ty {
+        impl #runtime::abi::CompiledModel for #ty {
             const NAME: &'static str = #name;
             const SIGNATURE: &'static str = #signature;
             const SOURCE: &'static str = #source;

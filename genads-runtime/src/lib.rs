@@ -1,6 +1,7 @@
 //! The shared flow-matching runtime of GenAdS: spectral physics, encoders, paths, networks,
 //! training, ODE sampling, metrics, checkpoints.
 
+pub mod abi;
 pub mod backbone;
 pub mod checkpoint;
 pub mod data;

@@ -19,7 +19,7 @@ fn path_kind(rt: &str, kind: PathKind) -> String {
         PathKind::HermiteAffine => "HermiteAffine",
         PathKind::HermiteRadial => "HermiteRadial",
     };
-    format!("{rt}::physics::PathKind::{variant}")
+    format!("{rt}::abi::PathKind::{variant}")
 }
 
 /// Inherent items of the generated type used by its fused methods: the folded constants and the
@@ -32,7 +32,7 @@ pub(super) fn helpers(w: &mut String, d: &Derived, ty: &str, rt: &str) {
     let _ = writeln!(w, "    #[doc(hidden)]");
     let _ = writeln!(
         w,
-        "    const __GENADS_FOLDED: {rt}::physics::fused::Folded = {rt}::physics::fused::Folded {{ r_ir: {}, span: {}, scale: {}, path: {} }};",
+        "    const __GENADS_FOLDED: {rt}::abi::Folded = {rt}::abi::Folded {{ r_ir: {}, span: {}, scale: {}, path: {} }};",
         lit(d.r_ir),
         lit(span),
         lit(d.alpha * span),
@@ -46,7 +46,7 @@ pub(super) fn helpers(w: &mut String, d: &Derived, ty: &str, rt: &str) {
     let _ = writeln!(w, "    #[inline]");
     let _ = writeln!(
         w,
-        "    fn __genads_path_matrix(&self, ti: f64, r: f64) -> {rt}::Result<{rt}::physics::fused::PathMatrix> {{"
+        "    fn __genads_path_matrix(&self, ti: f64, r: f64) -> {rt}::abi::Result<{rt}::abi::PathMatrix> {{"
     );
     match d.path {
         PathKind::Linear => {
@@ -64,7 +64,7 @@ pub(super) fn helpers(w: &mut String, d: &Derived, ty: &str, rt: &str) {
 fn hermite_matrix(w: &mut String, d: &Derived, rt: &str) {
     let span = d.r_uv - d.r_ir;
     let err = |what: &str, args: &str| {
-        format!("return Err({rt}::Error::Invalid(format!(\"{what}\", {args})));")
+        format!("return Err({rt}::abi::Error::Invalid(format!(\"{what}\", {args})));")
     };
     if d.path == PathKind::HermiteRadial {
         let _ = writeln!(w, "        let (a0, a1) = ({}, {});", lit(span), lit(span));
@@ -86,7 +86,7 @@ fn hermite_matrix(w: &mut String, d: &Derived, rt: &str) {
             None => {
                 let _ = writeln!(
                     w,
-                    "        let (a0, a1) = ({rt}::physics::Physics::affine(self, {}).dr_du, {rt}::physics::Physics::affine(self, {}).dr_du);",
+                    "        let (a0, a1) = ({rt}::abi::Physics::affine(self, {}).dr_du, {rt}::abi::Physics::affine(self, {}).dr_du);",
                     lit(d.r_ir),
                     lit(d.r_uv)
                 );
@@ -100,14 +100,8 @@ fn hermite_matrix(w: &mut String, d: &Derived, rt: &str) {
                 );
             }
         }
-        let _ = writeln!(
-            w,
-            "        let ap = {rt}::physics::Physics::affine(self, r);"
-        );
-        let _ = writeln!(
-            w,
-            "        let rc = {rt}::physics::Physics::radial(self, r);"
-        );
+        let _ = writeln!(w, "        let ap = {rt}::abi::Physics::affine(self, r);");
+        let _ = writeln!(w, "        let rc = {rt}::abi::Physics::radial(self, r);");
         let _ = writeln!(
             w,
             "        if rc.omega == 0.0 {{ {} }}",
@@ -155,9 +149,9 @@ fn hermite_matrix(w: &mut String, d: &Derived, rt: &str) {
 
 /// `fused_path_target` and (when α ≠ 0) `fused_velocity_t` of the `Physics` impl.
 pub(super) fn fused_methods(w: &mut String, d: &Derived, ty: &str, rt: &str) {
-    let state = format!("{rt}::physics::State");
-    let modes = format!("{rt}::physics::Modes");
-    let radial = format!("|r: f64| {rt}::physics::Physics::radial(self, r)");
+    let state = format!("{rt}::abi::State");
+    let modes = format!("{rt}::abi::Modes");
+    let radial = format!("|r: f64| {rt}::abi::Physics::radial(self, r)");
     let _ = writeln!(
         w,
         "    /// Fused path sample + training target (CPU f32; `None` → generic code)."
@@ -165,11 +159,11 @@ pub(super) fn fused_methods(w: &mut String, d: &Derived, ty: &str, rt: &str) {
     let _ = writeln!(w, "    #[inline]");
     let _ = writeln!(
         w,
-        "    fn fused_path_target(&self, s0: &{state}, s1: &{state}, t: &[f64], modes: &{modes}) -> Option<{rt}::Result<({rt}::path::PathSample, {state})>> {{"
+        "    fn fused_path_target(&self, s0: &{state}, s1: &{state}, t: &[f64], modes: &{modes}) -> Option<{rt}::abi::Result<({rt}::abi::PathSample, {state})>> {{"
     );
     let _ = writeln!(
         w,
-        "        {rt}::physics::fused::path_target(&{ty}::__GENADS_FOLDED, {radial}, |ti: f64, r: f64| {ty}::__genads_path_matrix(self, ti, r), s0, s1, t, modes)"
+        "        {rt}::abi::path_target(&{ty}::__GENADS_FOLDED, {radial}, |ti: f64, r: f64| {ty}::__genads_path_matrix(self, ti, r), s0, s1, t, modes)"
     );
     let _ = writeln!(w, "    }}");
     if d.alpha == 0.0 {
@@ -182,11 +176,11 @@ pub(super) fn fused_methods(w: &mut String, d: &Derived, ty: &str, rt: &str) {
     let _ = writeln!(w, "    #[inline]");
     let _ = writeln!(
         w,
-        "    fn fused_velocity_t(&self, state: &{state}, t: &[f64], residual_t: &{state}, modes: &{modes}) -> Option<{rt}::Result<{state}>> {{"
+        "    fn fused_velocity_t(&self, state: &{state}, t: &[f64], residual_t: &{state}, modes: &{modes}) -> Option<{rt}::abi::Result<{state}>> {{"
     );
     let _ = writeln!(
         w,
-        "        {rt}::physics::fused::velocity_t(&{ty}::__GENADS_FOLDED, {radial}, state, t, residual_t, modes)"
+        "        {rt}::abi::velocity_t(&{ty}::__GENADS_FOLDED, {radial}, state, t, residual_t, modes)"
     );
     let _ = writeln!(w, "    }}");
 }

@@ -1,5 +1,6 @@
 //! The runtime's integration tests, in one binary (one link instead of twenty: CI disk and time).
 
+mod abi;
 mod conv_group_norm;
 mod conv_kernels;
 mod metrics_checkerboard;
