@@ -63,6 +63,9 @@ pub struct RunRecord {
     pub eval: Option<EvalSettings>,
 }
 
+/// Step cap of an adaptive (dopri5) evaluation.
+pub const DOPRI5_MAX_STEPS: usize = 100_000;
+
 /// Default steps of a fixed-step solver: the paper's 100 for point data, 25 for images (the sample
 /// cost of the U-Net: 2,000 images × 25 RK4 steps took 446 s on one core, docs/mnist.md).
 pub fn default_solver_steps(images: bool) -> usize {
@@ -112,8 +115,7 @@ impl EvalSettings {
 
     /// The typed, validated solver.
     pub fn solver(&self) -> anyhow::Result<Solver> {
-        self.solver
-            .solver(self.steps, self.tol)
+        Solver::from_kind(self.solver, self.steps, self.tol, DOPRI5_MAX_STEPS)
             .context("invalid solver flags")
     }
 }

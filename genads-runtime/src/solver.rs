@@ -70,23 +70,6 @@ impl SolverKind {
         SolverKind::Dopri5,
     ];
 
-    /// The solver of this family with `steps` fixed steps, or tolerance `tol` (relative and
-    /// absolute) for dopri5, validated.
-    pub fn solver(self, steps: usize, tol: f64) -> Result<Solver> {
-        let solver = match self {
-            SolverKind::Euler => Solver::Euler { steps },
-            SolverKind::Heun => Solver::Heun { steps },
-            SolverKind::Rk4 => Solver::Rk4 { steps },
-            SolverKind::Dopri5 => Solver::Dopri5 {
-                rtol: tol,
-                atol: tol,
-                max_steps: 100_000,
-            },
-        };
-        solver.validate()?;
-        Ok(solver)
-    }
-
     /// The lower-case name (`euler`, `heun`, `rk4`, `dopri5`).
     pub fn name(self) -> &'static str {
         match self {

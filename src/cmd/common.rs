@@ -103,8 +103,7 @@ impl SolverArgs {
     /// The typed solver for point (`images` false) or image runs, validated.
     pub fn solver(&self, images: bool) -> anyhow::Result<Solver> {
         let steps = self.steps.unwrap_or(default_solver_steps(images));
-        self.solver
-            .solver(steps, self.tol)
+        Solver::from_kind(self.solver, steps, self.tol, genads::run::DOPRI5_MAX_STEPS)
             .context("invalid solver flags")
     }
 }

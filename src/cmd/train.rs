@@ -16,6 +16,8 @@ use genads_runtime::experiment::DataSet;
 use genads_runtime::nn::Preset;
 use genads_runtime::train::{Budget, Progress, TrainError, MAX_BATCH_SIZE};
 
+use genads::study::slurm::shell_quote;
+
 use super::common;
 
 /// Arguments of `genads train`.
@@ -199,11 +201,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "interrupted after step {step}; checkpoint: {}\ncontinue with: genads train {} {}--out {} --resume",
                 checkpoint.map_or("none".into(), |p| p.display().to_string()),
-                shell_word(&args.model_file.display().to_string()),
+                shell_quote(&args.model_file.display().to_string()),
                 args.model
                     .as_deref()
-                    .map_or(String::new(), |m| format!("--model {} ", shell_word(m))),
-                shell_word(&out.display().to_string())
+                    .map_or(String::new(), |m| format!("--model {} ", shell_quote(m))),
+                shell_quote(&out.display().to_string())
             );
             return Ok(ExitCode::from(130));
         }
@@ -415,19 +417,6 @@ fn eval_settings(args: &Args, stored: Option<EvalSettings>, images: bool) -> Eva
         s.final_samples = n;
     }
     s
-}
-
-/// `word` quoted for a POSIX shell when it needs quoting.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./-=:,+@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 /// Parses `--net`: a [`genads_runtime::nn::NetConfig`] in JSON.
