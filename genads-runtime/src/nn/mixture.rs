@@ -130,6 +130,10 @@ pub struct MixtureConfig {
     /// β learned per (channel, mode) and time, starting at 0.
     #[serde(default)]
     pub backbone_gate: bool,
+    /// The gate is β = tanh(head) ∈ (−1, 1) instead of the head's raw output: the residual
+    /// cancels at most the whole backbone (still 0 at the start). Off in runs made before it.
+    #[serde(default)]
+    pub gate_bound: bool,
     /// Bayes updates of each component by the local quadratic model of the likelihood (see
     /// [`MixtureNet`]'s `characteristic`); 0: none.
     #[serde(default)]
@@ -178,6 +182,7 @@ impl MixtureConfig {
         time_dim: 64,
         time_scale: 1000,
         backbone_gate: false,
+        gate_bound: false,
         refine_steps: 0,
         prior_spectrum: true,
         anchored: 16,
@@ -264,6 +269,8 @@ pub struct MixtureNet {
     bottleneck: Option<Linear>,
     heads: Linear,
     gate: Option<Linear>,
+    /// β = tanh(gate head) (`gate_bound`).
+    gate_bound: bool,
     factors: Factors,
     /// Time features into the posterior MLP's first layer.
     time_in: Linear,
@@ -410,6 +417,7 @@ impl MixtureNet {
             bottleneck,
             heads,
             gate,
+            gate_bound: cfg.gate_bound,
             factors: Factors::new(modes, &cfg.positions(), &device)?,
             time_in,
             layers,
@@ -472,7 +480,10 @@ impl MixtureNet {
             linear.reshape((rows, 2, 3, 1, n))?
         };
         let gate = match &self.gate {
-            Some(layer) => Some(layer.forward(&head_in)?.reshape((rows, 1, 1, 1, n))?),
+            Some(layer) => {
+                let raw = layer.forward(&head_in)?.reshape((rows, 1, 1, 1, n))?;
+                Some(if self.gate_bound { raw.tanh()? } else { raw })
+            }
             None => None,
         };
         let gated = self.anchored > 0 || self.prior_grid.is_some();
@@ -1033,6 +1044,7 @@ mod tests {
             time_dim: 8,
             time_scale: 1,
             backbone_gate: false,
+            gate_bound: false,
             refine_steps: 0,
             prior_spectrum: false,
             anchored: 0,
@@ -1052,6 +1064,47 @@ mod tests {
 
     fn tensor(v: Vec<f32>, shape: &[usize]) -> Tensor {
         Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    /// With `gate_bound`, β = tanh(head) stays within [−1, 1] however large the gate head's
+    /// output; without it the same weights give |β| far above 1.
+    #[test]
+    fn a_bounded_gate_cancels_at_most_the_whole_backbone() {
+        for bound in [false, true] {
+            let cfg = MixtureConfig {
+                backbone_gate: true,
+                gate_bound: bound,
+                ..config(3)
+            };
+            let vm = VarMap::new();
+            let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+            let net = MixtureNet::new(&cfg, 4, K, false, vb).unwrap();
+            super::super::init_seeded(&vm, 2).unwrap();
+            for (name, var) in vm.data().lock().unwrap().iter() {
+                if name.starts_with("gate.") {
+                    let big = Tensor::full(10f32, var.shape(), &Device::Cpu).unwrap();
+                    var.set(&big).unwrap();
+                }
+            }
+            let kind = super::super::StateKind::Spectral {
+                channels: 4,
+                modes: K,
+            };
+            let beta = super::super::backbone_gate_coefficients(&net, kind, 0.5, &Device::Cpu)
+                .unwrap()
+                .unwrap();
+            let largest = beta.iter().fold(0f32, |m, b| m.max(b.abs()));
+            if bound {
+                // tanh saturates to exactly 1 in f32 for large heads.
+                assert!(largest <= 1.0, "bounded gate reached {largest}");
+                assert!(
+                    largest > 0.99,
+                    "bounded gate saturates near 1, got {largest}"
+                );
+            } else {
+                assert!(largest > 5.0, "unbounded gate only reached {largest}");
+            }
+        }
     }
 
     /// L(μ) = Re Σ_k y_k e^(i 2π n·μ), summed directly in f64.
