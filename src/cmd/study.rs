@@ -55,10 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut st = Study::load(file)?;
         let mut out_default = st.name.clone();
         if let Some(p) = args.preset {
-            if p.to_string() != st.preset {
+            if p != st.preset {
                 out_default = format!("{}-{p}", st.name);
             }
-            st.preset = p.to_string();
+            st.preset = p;
         }
         let out = args
             .out

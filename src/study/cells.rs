@@ -42,13 +42,13 @@ pub fn record_mismatch(study: &Study, cell: &Cell, record: &RunRecord) -> Option
             member.file.display()
         ));
     }
-    if exp.data.to_string() != study.data {
+    if exp.data != study.data {
         return Some(format!("it was trained on {}", exp.data));
     }
     if train.seed != cell.seed {
         return Some(format!("it has seed {}", train.seed));
     }
-    if train.preset.to_string() != study.preset {
+    if train.preset != study.preset {
         return Some(format!("it has preset {}", train.preset));
     }
     let same_budget = match (study.budget, train.budget) {

@@ -131,7 +131,7 @@ pub fn claims_section(sections: &[Section<'_>]) -> String {
             && PHYSICS_MODELS
                 .iter()
                 .any(|p| find(&sec.collected.models, p).is_some())
-            && sec.study.data == "checkerboard"
+            && sec.study.data == genads_runtime::experiment::DataSet::Checkerboard
     });
     match four {
         Some(sec) => {
@@ -451,7 +451,7 @@ fn geometry_claim(sections: &[Section<'_>]) -> String {
 fn mnist_claim(sections: &[Section<'_>]) -> String {
     let mut s = String::from("### Claim 6: the Hermite + KG model is worse on MNIST\n\n");
     let found = sections.iter().find(|sec| {
-        sec.study.data == "mnist"
+        sec.study.data == genads_runtime::experiment::DataSet::Mnist
             && find(&sec.collected.models, "ads_kg_hermite").is_some()
             && sec.collected.models.len() >= 2
     });

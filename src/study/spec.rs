@@ -172,9 +172,9 @@ pub struct Study {
     /// Description.
     pub description: Option<String>,
     /// Data set.
-    pub data: String,
+    pub data: genads_runtime::experiment::DataSet,
     /// Preset.
-    pub preset: String,
+    pub preset: genads_runtime::nn::Preset,
     /// Budget.
     pub budget: Budget,
     /// Seeds.
@@ -257,15 +257,10 @@ impl Study {
                 ),
             ));
         }
-        if file.data.is_empty() || file.data.starts_with('-') {
-            return Err(invalid(
-                "data",
-                format!("`{}` is not a data set name", file.data),
-            ));
-        }
-        file.preset
-            .parse::<genads_runtime::nn::Preset>()
-            .map_err(|e| invalid("preset", e))?;
+        let data: genads_runtime::experiment::DataSet =
+            file.data.parse().map_err(|e| invalid("data", e))?;
+        let preset: genads_runtime::nn::Preset =
+            file.preset.parse().map_err(|e| invalid("preset", e))?;
         let budget = budget_of(&file.budget).map_err(|(key, m)| invalid(&key, m))?;
         if file.seeds.is_empty() {
             return Err(invalid("seeds", "needs at least one seed".into()));
@@ -367,8 +362,8 @@ impl Study {
             path: path.to_path_buf(),
             name: file.name,
             description: file.description,
-            data: file.data,
-            preset: file.preset,
+            data,
+            preset,
             budget,
             seeds: file.seeds,
             eval: file.eval,
@@ -389,9 +384,9 @@ impl Study {
             "--model".into(),
             member.name.clone(),
             "--data".into(),
-            self.data.clone(),
+            self.data.to_string(),
             "--preset".into(),
-            self.preset.clone(),
+            self.preset.to_string(),
         ];
         args.extend(self.budget.flags());
         args.extend(["--seed".into(), cell.seed.to_string()]);

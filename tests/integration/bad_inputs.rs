@@ -169,6 +169,7 @@ fn cases() -> Vec<Case> {
         // Study files.
         case("study files", "TOML syntax error", study_file("name = \"s\"\nseeds = [1\n"), &["study", "s.toml", "--out", "out"]),
         case("study files", "an unknown key", study_file("name = \"s\"\nseeds = [1]\ndata = \"checkerboard\"\nsteps = 5\n[[models]]\nfile = \"ads.genads\"\n[budget]\nsteps = 5\n"), &["study", "s.toml", "--out", "out"]),
+        case("study files", "a misspelt data set", study_file("name = \"s\"\nseeds = [1]\ndata = \"mnsit\"\n[[models]]\nfile = \"ads.genads\"\n[budget]\nsteps = 5\n"), &["study", "s.toml", "--out", "out"]),
         case("study files", "no seeds", study_file("name = \"s\"\nseeds = []\ndata = \"checkerboard\"\n[[models]]\nfile = \"ads.genads\"\n[budget]\nsteps = 5\n"), &["study", "s.toml", "--out", "out"]),
         case("study files", "a model file that does not exist", study_file("name = \"s\"\nseeds = [1]\ndata = \"checkerboard\"\n[[models]]\nfile = \"gone.genads\"\n[budget]\nsteps = 5\n"), &["study", "s.toml", "--out", "out"]),
         case("study files", "a zero budget", study_file("name = \"s\"\nseeds = [1]\ndata = \"checkerboard\"\n[[models]]\nfile = \"ads.genads\"\n[budget]\nsteps = 0\n"), &["study", "s.toml", "--out", "out"]),
