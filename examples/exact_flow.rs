@@ -29,7 +29,6 @@ use genads::runtime::rng::{self, ChaCha8Rng};
 use genads::runtime::sample::{network_residual, sample_each};
 use genads::runtime::solver::Solver;
 use genads::runtime::spectral::fft_indices;
-use genads::runtime::train::Trainer;
 use rayon::prelude::*;
 
 /// Grid points per axis over the support while the likelihood is broad.
@@ -361,14 +360,10 @@ fn sample(args: &[String]) -> anyhow::Result<()> {
 fn gap(args: &[String]) -> anyhow::Result<()> {
     let run = std::path::PathBuf::from(args.first().context("usage: exact_flow gap RUN [STATES]")?);
     let per_bin: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(256);
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(run.join("run.json")).context("reading run.json")?,
-    )?;
-    let config: ExperimentConfig = serde_json::from_value(record["experiment"].clone())?;
-    let experiment = Experiment::new(config)?;
-    let flow = ExactFlow::new(&experiment)?;
-    let trainer = Trainer::resume(run.clone(), experiment.model_spec())?;
-    let net = trainer.ema_net();
+    let opened = genads::run::Run::open(&run, None)?;
+    let experiment = &opened.experiment;
+    let flow = ExactFlow::new(experiment)?;
+    let net = opened.trainer.ema_net();
     let physics = &experiment.physics;
     let c = physics.constants();
     let dr = c.r_uv - c.r_ir;
@@ -431,14 +426,10 @@ fn hybrid(args: &[String], exact_early: bool) -> anyhow::Result<()> {
     let switch: f64 = args.get(1).context("the switch time T")?.parse()?;
     let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let steps: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(25);
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(run.join("run.json")).context("reading run.json")?,
-    )?;
-    let config: ExperimentConfig = serde_json::from_value(record["experiment"].clone())?;
-    let experiment = Experiment::new(config)?;
-    let flow = ExactFlow::new(&experiment)?;
-    let trainer = Trainer::resume(run.clone(), experiment.model_spec())?;
-    let net = trainer.ema_net();
+    let opened = genads::run::Run::open(&run, None)?;
+    let experiment = &opened.experiment;
+    let flow = ExactFlow::new(experiment)?;
+    let net = opened.trainer.ema_net();
     let mut rng = rng::seeded(1);
     let mut prior = |r: &mut ChaCha8Rng, b: usize| experiment.prior(r, b);
     let mut points = Vec::with_capacity(n);
