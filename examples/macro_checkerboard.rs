@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         // 2,000 final samples with RK4-25 instead of the paper's 10,000 with RK4-100 (minutes).
         eval: Some(EvalSettings {
             final_samples: 2000,
+            final_repeats: 1,
             steps: 25,
             ..EvalSettings::defaults(false)
         }),

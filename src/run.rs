@@ -44,6 +44,8 @@ pub const RUN_RECORD: &str = "run.json";
 /// The file the study runner opens in a cell's directory before it starts `genads train` there:
 /// the one foreign entry a fresh run directory may hold.
 pub const STUDY_LOG: &str = "train.log";
+/// The study runner's record of how a cell ran, also allowed in a fresh run directory.
+pub const STUDY_CELL_RECORD: &str = "cell.json";
 
 /// Default step cap of a time budget: high enough that the clock ends the run.
 pub const TIME_BUDGET_MAX_STEPS: u64 = 1_000_000_000;
@@ -99,6 +101,15 @@ pub struct EvalSettings {
     pub samples: usize,
     /// Samples of the final evaluation.
     pub final_samples: usize,
+    /// Independent sample sets of the final evaluation (point runs; seeds seed, seed + 1, …):
+    /// eval.json holds each metric's mean, `NAME_sd` and `repeats`. One draw's WED_norm moves by
+    /// ≈ 0.003 at 10,000 samples, which is as large as the differences studies compare.
+    #[serde(default = "one_draw")]
+    pub final_repeats: usize,
+}
+
+fn one_draw() -> usize {
+    1
 }
 
 impl EvalSettings {
@@ -110,7 +121,28 @@ impl EvalSettings {
             tol: 1e-5,
             samples: if images { 500 } else { 2000 },
             final_samples: default_eval_samples(images),
+            final_repeats: 1,
         }
+    }
+
+    /// Checks the settings for a point (`images` false) or image run: a valid solver, and repeated
+    /// final draws (1 to 1000) only for point runs (image runs report the FID's bootstrap
+    /// standard error instead).
+    pub fn validate(&self, images: bool) -> anyhow::Result<()> {
+        self.solver()?;
+        if !(1..=1000).contains(&self.final_repeats) {
+            bail!(
+                "--final-repeats {}: between 1 and 1000 sample sets",
+                self.final_repeats
+            );
+        }
+        if images && self.final_repeats > 1 {
+            bail!(
+                "--final-repeats {}: repeated final draws are implemented for point runs (the checkerboard); image runs report the FID with its bootstrap standard error (fid_se)",
+                self.final_repeats
+            );
+        }
+        Ok(())
     }
 
     /// The typed, validated solver.
@@ -365,7 +397,7 @@ impl Run {
         train.validate()?;
         let images = experiment.images.is_some();
         let eval = request.eval.unwrap_or(EvalSettings::defaults(images));
-        eval.solver()?;
+        eval.validate(images)?;
         let trainer = fresh_trainer(train, &experiment, &dir)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -416,7 +448,7 @@ impl Run {
         let eval = eval
             .or(record.eval)
             .unwrap_or(EvalSettings::defaults(images));
-        eval.solver()?;
+        eval.validate(images)?;
         let (trainer, restarted) = match Trainer::resume(dir.clone(), experiment.model_spec()) {
             Ok(trainer) => (trainer, false),
             Err(TrainError::NoCheckpoint { .. }) => (
@@ -510,7 +542,8 @@ impl Run {
         let seed = self.trainer.config().seed;
         let start = std::time::Instant::now();
         let name = &self.experiment.derived().name;
-        let (metrics, points, report) = if self.experiment.images.is_some() {
+        let images_run = self.experiment.images.is_some();
+        let (metrics, points, report) = if images_run {
             let e = self
                 .experiment
                 .evaluate_images(self.trainer.ema_net(), n, &solver, seed)
@@ -528,18 +561,37 @@ impl Run {
             )?;
             (e.metrics, Vec::new(), Some(e.report))
         } else {
+            // The first draw's samples are the plotted ones; further draws only add their metrics.
             let e = self
                 .experiment
                 .evaluate(self.trainer.ema_net(), n, &solver, seed)
                 .context("final evaluation")?;
             write_plots(&self.dir, name, &e.points)?;
-            (e.metrics, e.points, None)
+            let mut draws = vec![e.metrics];
+            for k in 1..self.eval.final_repeats.max(1) as u64 {
+                draws.push(
+                    self.experiment
+                        .evaluate(self.trainer.ema_net(), n, &solver, seed.wrapping_add(k))
+                        .context("final evaluation")?
+                        .metrics,
+                );
+            }
+            let metrics = if draws.len() == 1 {
+                draws.pop().unwrap_or_default()
+            } else {
+                summarise_draws(&draws)
+            };
+            (metrics, e.points, None)
         };
         let provenance = provenance(
             "genads train",
             n,
             &solver,
-            1,
+            if images_run {
+                1
+            } else {
+                self.eval.final_repeats.max(1) as u64
+            },
             seed,
             self.trainer.step_count(),
             classifier_sha256(self.experiment.config.data),
@@ -624,7 +676,7 @@ fn check_fresh_dir(out: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", out.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != STUDY_LOG)
+        .filter(|name| name != STUDY_LOG && name != STUDY_CELL_RECORD)
         .collect();
     if !foreign.is_empty() {
         foreign.sort();
@@ -730,6 +782,21 @@ pub fn provenance(
         "checkpoint_step": checkpoint_step,
         "classifier_sha256": classifier_sha256,
     })
+}
+
+/// The mean of every metric over independent sample sets under its own name, the sample standard
+/// deviation under `NAME_sd`, and the number of draws under `repeats`.
+pub fn summarise_draws(draws: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for key in draws.first().map(|d| d.keys()).into_iter().flatten() {
+        let values: Vec<f64> = draws.iter().filter_map(|d| d.get(key).copied()).collect();
+        if let Some(stat) = crate::study::aggregate::Stat::of(&values) {
+            out.insert(key.clone(), stat.mean);
+            out.insert(format!("{key}_sd"), stat.std.unwrap_or(0.0));
+        }
+    }
+    out.insert("repeats".into(), draws.len() as f64);
+    out
 }
 
 /// SHA-256 of the metric classifier of an image data set (the file image scores depend on).

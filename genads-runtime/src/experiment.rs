@@ -810,20 +810,22 @@ pub struct ImageEvaluation {
     pub pixels: Vec<f32>,
 }
 
-/// The image scores as a name → value map: fid, kid, kid_std, precision, recall, min_class,
-/// class0..class9 of the generated images and ref_fid, ref_kid, ref_precision, ref_recall of the
+/// The image scores as a name → value map: fid, fid_se (bootstrap standard error), kid, kid_std, precision, recall, min_class,
+/// class0..class9 of the generated images and ref_fid, ref_fid_se, ref_kid, ref_precision, ref_recall of the
 /// real-vs-real reference.
 pub fn quality_metrics(report: &QualityReport) -> BTreeMap<String, f64> {
     let g = &report.generated;
     let r = &report.reference;
     let mut m = BTreeMap::from([
         ("fid".to_string(), g.fid),
+        ("fid_se".to_string(), g.fid_se),
         ("kid".to_string(), g.kid),
         ("kid_std".to_string(), g.kid_std),
         ("precision".to_string(), g.precision),
         ("recall".to_string(), g.recall),
         ("min_class".to_string(), g.min_class_fraction()),
         ("ref_fid".to_string(), r.fid),
+        ("ref_fid_se".to_string(), r.fid_se),
         ("ref_kid".to_string(), r.kid),
         ("ref_precision".to_string(), r.precision),
         ("ref_recall".to_string(), r.recall),

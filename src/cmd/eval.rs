@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::common::{self, SolverArgs, SolverKind};
-use genads::study::aggregate::Stat;
 
 /// Arguments of `genads eval`.
 #[derive(clap::Args)]
@@ -164,7 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         common::print_metrics(&title, &metrics);
         metrics
     } else {
-        let summary = summarise_draws(&draws);
+        let summary = genads::run::summarise_draws(&draws);
         print_draws(&title, &draws, &summary);
         summary
     };
@@ -221,21 +220,6 @@ fn save(
     common::write_atomic(&path, &common::metrics_json(metrics, provenance)?)?;
     println!("saved {}", path.display());
     Ok(())
-}
-
-/// The mean of every metric over the draws under its own name, the sample standard deviation
-/// under `NAME_sd` (the study tables' [`Stat`]), and the number of draws under `repeats`.
-fn summarise_draws(draws: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
-    let mut out = BTreeMap::new();
-    for key in draws.first().map(|d| d.keys()).into_iter().flatten() {
-        let values: Vec<f64> = draws.iter().filter_map(|d| d.get(key).copied()).collect();
-        if let Some(stat) = Stat::of(&values) {
-            out.insert(key.clone(), stat.mean);
-            out.insert(format!("{key}_sd"), stat.std.unwrap_or(0.0));
-        }
-    }
-    out.insert("repeats".into(), draws.len() as f64);
-    out
 }
 
 /// Each metric's mean and sd (from `summary`, [`summarise_draws`]) and its value in every draw.

@@ -89,6 +89,10 @@ pub struct Args {
     /// Samples of the final evaluation (paper: 10,000; default 10,000 points, 2,000 images).
     #[arg(long, value_parser = common::count_in(1, common::MAX_SAMPLES, ""))]
     pub final_samples: Option<usize>,
+    /// Point runs: score this many independent final sample sets (seeds SEED, SEED + 1, …);
+    /// eval.json then holds each metric's mean, `NAME_sd` and `repeats` (default 1).
+    #[arg(long, value_parser = common::count_in(1, 1_000, ""))]
+    pub final_repeats: Option<usize>,
     /// Checkpoint every N steps (default: 10 checkpoints per run).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
@@ -231,8 +235,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         common::print_metrics(
             &format!(
-                "final evaluation: {} samples (EMA weights, {:?}) vs the first {} training points",
+                "final evaluation: {} samples{} (EMA weights, {:?}) vs the first {} training points",
                 run.eval.final_samples,
+                if run.eval.final_repeats > 1 {
+                    format!(
+                        " × {} draws (means; NAME_sd: sd over the draws)",
+                        run.eval.final_repeats
+                    )
+                } else {
+                    String::new()
+                },
                 finished.solver,
                 run.experiment
                     .reference_points(run.eval.final_samples)
@@ -415,6 +427,9 @@ fn eval_settings(args: &Args, stored: Option<EvalSettings>, images: bool) -> Eva
     }
     if let Some(n) = args.final_samples {
         s.final_samples = n;
+    }
+    if let Some(n) = args.final_repeats {
+        s.final_repeats = n;
     }
     s
 }

@@ -1,5 +1,7 @@
-//! Aggregation of finished cells: mean ± std over seeds of the final metrics, training time,
-//! steps/epochs/wall-clock to the quality thresholds, and seed-averaged curves.
+//! Aggregation of finished cells: mean ± standard error over seeds of the final metrics, training
+//! time, steps/epochs/wall-clock to the quality thresholds, seed-averaged curves, the metrics of
+//! every model at a common step and a common time, and the two-standard-error comparison rule
+//! every verdict uses.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,13 +14,15 @@ use super::spec::Study;
 
 /// Final metrics reported (checkerboard, then image metrics, each beside its real-vs-real
 /// reference), in table order.
-pub const FINAL_METRICS: [&str; 15] = [
+pub const FINAL_METRICS: [&str; 17] = [
     "bv",
     "js_cell",
     "wed_norm",
     "cqs",
+    "nn_ratio",
     "sw2",
     "fid",
+    "fid_se",
     "ref_fid",
     "kid",
     "ref_kid",
@@ -57,6 +61,8 @@ pub struct CellResult {
     /// The velocity network's kind (`train.net.kind` of run.json: mixture, source, mlp, cnn,
     /// unet), when the run record says.
     pub network: Option<String>,
+    /// How the runner ran it (cell.json; empty for cells run elsewhere).
+    pub ran: Vec<super::cells::HowItRan>,
 }
 
 impl CellResult {
@@ -135,10 +141,11 @@ pub fn read_cell(dir: &Path, member: usize, seed: u64) -> Result<CellResult, Str
         eval,
         curve,
         network,
+        ran: super::cells::how_it_ran(dir),
     })
 }
 
-/// Mean and sample standard deviation (n − 1; `None` for a single value).
+/// Mean, sample standard deviation (n − 1; `None` for a single value) and standard error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stat {
     /// Mean.
@@ -163,13 +170,163 @@ impl Stat {
         Some(Stat { mean, std, n })
     }
 
-    /// `mean ± std` (just the mean for one value), with `digits` significant-ish decimals.
+    /// Standard error of the mean, std/√n (`None` for a single value).
+    pub fn se(&self) -> Option<f64> {
+        self.std.map(|s| s / (self.n as f64).sqrt())
+    }
+
+    /// `mean ± standard error` (just the mean for one value), with `digits` decimals.
     pub fn show(&self, digits: usize) -> String {
-        match self.std {
-            Some(s) => format!("{:.digits$} ± {:.digits$}", self.mean, s),
+        match self.se() {
+            Some(se) => format!("{:.digits$} ± {:.digits$}", self.mean, se),
             None => format!("{:.digits$}", self.mean),
         }
     }
+}
+
+/// The outcome of comparing two models on a lower-is-better metric by [`compare_lower`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The first is lower by more than twice the difference's standard error.
+    Holds,
+    /// The first is higher by more than twice the difference's standard error.
+    Refuted,
+    /// The difference is within twice its standard error, or a side has one seed (no error).
+    NotResolved,
+}
+
+impl Verdict {
+    /// "holds", "refuted" or "not resolved at this budget".
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Refuted => "refuted",
+            Verdict::NotResolved => "not resolved at this budget",
+        }
+    }
+}
+
+/// The rule every verdict uses, stated in the reports beside them.
+pub const VERDICT_RULE: &str = "a claim \"A is lower than B\" holds when B − A exceeds twice its standard error √(se_A² + se_B²) (standard errors of the means over seeds, each seed's value the mean over its sampling draws), is refuted when A − B exceeds it, and is not resolved at this budget otherwise (or when a side has one seed)";
+
+/// Whether `a` is lower than `b` by [`VERDICT_RULE`].
+pub fn compare_lower(a: &Stat, b: &Stat) -> Verdict {
+    let (Some(sa), Some(sb)) = (a.se(), b.se()) else {
+        return Verdict::NotResolved;
+    };
+    let margin = 2.0 * (sa * sa + sb * sb).sqrt();
+    let d = b.mean - a.mean;
+    if d > margin {
+        Verdict::Holds
+    } else if -d > margin {
+        Verdict::Refuted
+    } else {
+        Verdict::NotResolved
+    }
+}
+
+/// The training steps at which every finished cell of `members` evaluated `metric`, ascending.
+pub fn common_steps(cells: &[CellResult], members: &[usize], metric: &str) -> Vec<u64> {
+    let mine: Vec<&CellResult> = cells
+        .iter()
+        .filter(|c| members.contains(&c.member))
+        .collect();
+    let Some(first) = mine.first() else {
+        return Vec::new();
+    };
+    let mut steps: Vec<u64> = first
+        .curve
+        .iter()
+        .map(|p| p.step)
+        .filter(|s| {
+            mine.iter().all(|c| {
+                c.curve
+                    .iter()
+                    .any(|p| p.step == *s && p.metrics.contains_key(metric))
+            })
+        })
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
+/// `metric` of every member in `members` at the evaluation of `step` (metrics.jsonl), statistics
+/// over the seeds that evaluated it.
+pub fn at_step(
+    cells: &[CellResult],
+    members: &[usize],
+    metric: &str,
+    step: u64,
+) -> Vec<Option<Stat>> {
+    members
+        .iter()
+        .map(|m| {
+            let v: Vec<f64> = cells
+                .iter()
+                .filter(|c| c.member == *m)
+                .filter_map(|c| c.curve.iter().find(|p| p.step == step))
+                .filter_map(|p| p.metrics.get(metric).copied())
+                .collect();
+            Stat::of(&v)
+        })
+        .collect()
+}
+
+/// `metric` of every member in `members` at the last training step all their finished cells
+/// evaluated (metrics.jsonl): the equal-step comparison of a wall-clock budget. `None` when the
+/// cells share no evaluation step.
+pub fn at_common_step(
+    cells: &[CellResult],
+    members: &[usize],
+    metric: &str,
+) -> Option<(u64, Vec<Option<Stat>>)> {
+    let step = *common_steps(cells, members, metric).last()?;
+    Some((step, at_step(cells, members, metric, step)))
+}
+
+/// One member's reading at a common time: the metric's statistics over seeds, and those of the
+/// steps the seeds had trained by then.
+pub type TimedReading = (Option<Stat>, Option<Stat>);
+
+/// `metric` of every member in `members` at one training time all their finished cells reached
+/// (the shortest cell's last evaluation), each cell read at its last evaluation not later: the
+/// equal-time comparison of a step budget. Returns that time and, per member, the statistics of
+/// the metric and of the steps the cells had trained by then.
+pub fn at_common_time(
+    cells: &[CellResult],
+    members: &[usize],
+    metric: &str,
+) -> Option<(f64, Vec<TimedReading>)> {
+    let mine: Vec<&CellResult> = cells
+        .iter()
+        .filter(|c| members.contains(&c.member))
+        .collect();
+    let time = mine
+        .iter()
+        .map(|c| c.wall_s().unwrap_or(f64::NAN))
+        .min_by(|a, b| a.total_cmp(b))?;
+    if !time.is_finite() {
+        return None;
+    }
+    let stats = members
+        .iter()
+        .map(|m| {
+            let points: Vec<&CurvePoint> = mine
+                .iter()
+                .filter(|c| c.member == *m)
+                .filter_map(|c| {
+                    c.curve
+                        .iter()
+                        .rfind(|p| p.wall_s <= time && p.metrics.contains_key(metric))
+                })
+                .collect();
+            let v: Vec<f64> = points.iter().map(|p| p.metrics[metric]).collect();
+            let steps: Vec<f64> = points.iter().map(|p| p.step as f64).collect();
+            (Stat::of(&v), Stat::of(&steps))
+        })
+        .collect();
+    Some((time, stats))
 }
 
 /// Threshold results of one model: per threshold, (seeds reaching, steps, epochs, seconds).
@@ -358,6 +515,8 @@ pub fn metric_title(metric: &str) -> &str {
         "cqs" => "CQS",
         "sw2" => "SW2",
         "fid" => "FID",
+        "fid_se" => "FID bootstrap s.e.",
+        "nn_ratio" => "nn_ratio",
         "kid" => "KID",
         "precision" => "precision",
         "recall" => "recall",
@@ -384,7 +543,8 @@ fn show(s: Option<&Stat>, digits: usize) -> String {
     s.map(|s| s.show(digits)).unwrap_or_else(|| "–".into())
 }
 
-/// The markdown table of final metrics, time and thresholds (one row per model).
+/// The markdown table of final metrics, time and thresholds (one row per model; mean ± standard
+/// error over seeds).
 pub fn markdown_table(models: &[ModelSummary]) -> String {
     let metrics = present_metrics(models);
     let mut head = vec!["model".to_string(), "seeds".to_string()];
@@ -427,8 +587,8 @@ pub fn markdown_table(models: &[ModelSummary]) -> String {
     s
 }
 
-/// The CSV table: one row per model, `<metric>_mean`, `<metric>_std` columns (std empty for a
-/// single seed; threshold columns empty when no seed reached it).
+/// The CSV table: one row per model, `<metric>_mean`, `<metric>_std`, `<metric>_se` columns
+/// (std and se empty for a single seed; threshold columns empty when no seed reached it).
 pub fn csv_table(models: &[ModelSummary]) -> String {
     let metrics = present_metrics(models);
     let mut head = vec!["model".to_string(), "seeds".to_string()];
@@ -445,6 +605,7 @@ pub fn csv_table(models: &[ModelSummary]) -> String {
     for n in &names {
         head.push(format!("{n}_mean"));
         head.push(format!("{n}_std"));
+        head.push(format!("{n}_se"));
     }
     if let Some(first) = models.first() {
         for t in &first.thresholds {
@@ -455,8 +616,9 @@ pub fn csv_table(models: &[ModelSummary]) -> String {
         Some(s) => (
             format!("{}", s.mean),
             s.std.map(|x| format!("{x}")).unwrap_or_default(),
+            s.se().map(|x| format!("{x}")).unwrap_or_default(),
         ),
-        None => (String::new(), String::new()),
+        None => (String::new(), String::new(), String::new()),
     };
     let mut out = head.join(",") + "\n";
     for m in models {
@@ -468,9 +630,10 @@ pub fn csv_table(models: &[ModelSummary]) -> String {
         }
         let mut row = vec![m.name.clone(), m.seeds.len().to_string()];
         for s in stats {
-            let (a, b) = cell(s);
+            let (a, b, c) = cell(s);
             row.push(a);
             row.push(b);
+            row.push(c);
         }
         row.extend(m.thresholds.iter().map(|t| t.reached.to_string()));
         out += &(row.join(",") + "\n");

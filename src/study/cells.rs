@@ -71,6 +71,10 @@ pub fn record_mismatch(study: &Study, cell: &Cell, record: &RunRecord) -> Option
             return Some(format!("it evaluates every {} steps", train.eval_every));
         }
     }
+    let repeats = record.eval.map_or(1, |e| e.final_repeats);
+    if repeats != study.eval.repeats.unwrap_or(1) {
+        return Some(format!("its final evaluation has {repeats} draw(s)"));
+    }
     None
 }
 
@@ -107,15 +111,70 @@ pub struct RunSummary {
     pub failed: Vec<(String, String)>,
 }
 
+/// How a cell's training ran, written by the runner into `<cell>/cell.json` (one entry per start
+/// or resume) and quoted by the report: a wall-clock budget means something only with the cores
+/// it had.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HowItRan {
+    /// Cells the runner ran at a time.
+    pub jobs: usize,
+    /// Threads of each cell (`RAYON_NUM_THREADS`).
+    pub threads: usize,
+    /// Cores of the machine (`std::thread::available_parallelism`).
+    pub cores: usize,
+}
+
+/// The file of [`HowItRan`] entries in a cell directory.
+pub const HOW_IT_RAN: &str = crate::run::STUDY_CELL_RECORD;
+
+/// The [`HowItRan`] entries of a cell directory (none when the cell was not run by the local
+/// runner, e.g. on Slurm, or is unreadable).
+pub fn how_it_ran(dir: &Path) -> Vec<HowItRan> {
+    std::fs::read_to_string(dir.join(HOW_IT_RAN))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// The machine's cores (1 when unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Refuses `jobs` cells of `study.threads` threads each beyond `cores` cores, unless the study
+/// allows shared cores.
+pub fn check_cores(study: &Study, jobs: usize, cores: usize) -> Result<(), StudyError> {
+    if study.share_cores || jobs.max(1) * study.threads <= cores {
+        return Ok(());
+    }
+    Err(StudyError::Invalid {
+        file: study.path.clone(),
+        key: "threads".into(),
+        message: format!(
+            "--jobs {jobs} × {} thread(s) per cell needs {} cores and this machine has {cores}: cells would share cores, and a shared core trains fewer steps in a wall-clock budget. Use --jobs {}, or set `share_cores = true` in the study file to accept it (the report then says so)",
+            study.threads,
+            jobs * study.threads,
+            (cores / study.threads).max(1)
+        ),
+    })
+}
+
 /// Runs every unfinished cell of `study` into `out` with the `genads` executable `exe`, `jobs`
-/// cells at a time (children get `RAYON_NUM_THREADS=1`; their output goes to `<cell>/train.log`).
-/// Finished cells are skipped, interrupted ones resumed; a failing cell does not stop the others.
+/// cells at a time (children get `RAYON_NUM_THREADS` = the study's `threads`; their output goes to
+/// `<cell>/train.log`). Finished cells are skipped, interrupted ones resumed; a failing cell does
+/// not stop the others. More jobs than the cores allow are refused ([`check_cores`]).
 pub fn run_cells(
     study: &Study,
     exe: &Path,
     out: &Path,
     jobs: usize,
 ) -> Result<RunSummary, StudyError> {
+    let how = HowItRan {
+        jobs: jobs.max(1),
+        threads: study.threads,
+        cores: cores(),
+    };
+    check_cores(study, how.jobs, how.cores)?;
     std::fs::create_dir_all(out).map_err(|source| StudyError::Io {
         path: out.to_path_buf(),
         source,
@@ -163,7 +222,7 @@ pub fn run_cells(
                     if resume { "resuming" } else { "training" }
                 );
                 let started = Instant::now();
-                let result = run_one(study, cell, exe, out, resume);
+                let result = run_one(study, cell, exe, out, resume, how);
                 match &result {
                     Ok(()) => println!(
                         "[{}/{}] {label}: done in {:.0} s",
@@ -189,7 +248,14 @@ pub fn run_cells(
 }
 
 /// Runs one cell to the end; the error says why it failed and where its log is.
-fn run_one(study: &Study, cell: &Cell, exe: &Path, out: &Path, resume: bool) -> Result<(), String> {
+fn run_one(
+    study: &Study,
+    cell: &Cell,
+    exe: &Path,
+    out: &Path,
+    resume: bool,
+    how: HowItRan,
+) -> Result<(), String> {
     let dir = out.join(&cell.rel_dir);
     if !resume && dir.join("run.json").exists() {
         // A matching run.json without any checkpoint: the run died before its first
@@ -198,6 +264,11 @@ fn run_one(study: &Study, cell: &Cell, exe: &Path, out: &Path, resume: bool) -> 
             .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut ran = how_it_ran(&dir);
+    ran.push(how);
+    let record = serde_json::to_string(&ran).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(HOW_IT_RAN), record)
+        .map_err(|e| format!("cannot write {}: {e}", dir.join(HOW_IT_RAN).display()))?;
     let log_path: PathBuf = dir.join("train.log");
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -214,7 +285,7 @@ fn run_one(study: &Study, cell: &Cell, exe: &Path, out: &Path, resume: bool) -> 
     }
     let status = Command::new(exe)
         .args(&args)
-        .env("RAYON_NUM_THREADS", "1")
+        .env("RAYON_NUM_THREADS", study.threads.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log2))

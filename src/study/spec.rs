@@ -46,6 +46,17 @@ pub struct StudyFile {
     /// the report plots final metrics against it.
     #[serde(default)]
     pub sweep_param: Option<String>,
+    /// Threads of each cell (`RAYON_NUM_THREADS` of its `genads train`; default 1).
+    #[serde(default = "one_thread")]
+    pub threads: usize,
+    /// Allow `--jobs` × `threads` beyond the machine's cores (cells then share cores, which a
+    /// wall-clock budget turns into fewer steps); default false: such a run is refused.
+    #[serde(default)]
+    pub share_cores: bool,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 fn default_data() -> String {
@@ -93,6 +104,9 @@ pub struct EvalSpec {
     pub final_samples: Option<usize>,
     /// RK4 steps of every evaluation.
     pub eval_steps: Option<usize>,
+    /// Independent sample sets of each cell's final evaluation (`genads train --final-repeats`):
+    /// its metrics are the mean over the draws. Point data only.
+    pub repeats: Option<usize>,
 }
 
 /// A validated training budget.
@@ -185,6 +199,10 @@ pub struct Study {
     pub thresholds: BTreeMap<String, f64>,
     /// Sweep parameter for the report's sweep plot.
     pub sweep_param: Option<String>,
+    /// Threads per cell.
+    pub threads: usize,
+    /// Whether cells may share cores.
+    pub share_cores: bool,
     /// Model members, in file order.
     pub members: Vec<Member>,
     /// Cells: members × seeds, member-major.
@@ -274,6 +292,23 @@ impl Study {
             return Err(invalid(
                 "eval",
                 "eval_samples, final_samples and eval_steps must be positive".into(),
+            ));
+        }
+        if let Some(r) = e.repeats {
+            if !(1..=1000).contains(&r) {
+                return Err(invalid("eval.repeats", format!("{r}: between 1 and 1000")));
+            }
+            if r > 1 && data.is_image() {
+                return Err(invalid(
+                    "eval.repeats",
+                    format!("{r}: repeated final draws are for point data; image cells report the FID with its bootstrap standard error"),
+                ));
+            }
+        }
+        if !(1..=256).contains(&file.threads) {
+            return Err(invalid(
+                "threads",
+                format!("{}: between 1 and 256 threads per cell", file.threads),
             ));
         }
         for (metric, value) in &file.thresholds {
@@ -369,6 +404,8 @@ impl Study {
             eval: file.eval,
             thresholds: file.thresholds,
             sweep_param: file.sweep_param,
+            threads: file.threads,
+            share_cores: file.share_cores,
             members,
             cells,
         })
@@ -401,6 +438,9 @@ impl Study {
         }
         if let Some(n) = self.eval.eval_steps {
             args.extend(["--eval-steps".into(), n.to_string()]);
+        }
+        if let Some(n) = self.eval.repeats {
+            args.extend(["--final-repeats".into(), n.to_string()]);
         }
         args.extend([
             "--out".into(),

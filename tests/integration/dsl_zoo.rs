@@ -23,6 +23,7 @@ fn every_zoo_file_compiles_with_the_expected_names() {
         (
             "delta_sweep.genads",
             &[
+                "delta_sweep_delta1.2",
                 "delta_sweep_delta1.5",
                 "delta_sweep_delta2",
                 "delta_sweep_delta2.5",
@@ -39,6 +40,29 @@ fn every_zoo_file_compiles_with_the_expected_names() {
             ],
         ),
         ("flat.genads", &["flat"]),
+        (
+            "geometry_scan.genads",
+            &[
+                "geometry_ads",
+                "geometry_flat",
+                "geometry_hsv_p0.25",
+                "geometry_hsv_p0.5",
+            ],
+        ),
+        (
+            "delta_paths.genads",
+            &[
+                "delta_linear_delta1.5",
+                "delta_linear_delta3",
+                "delta_kg_linear_delta1.5",
+                "delta_kg_linear_delta3",
+            ],
+        ),
+        ("flat_trace_uv.genads", &["flat_trace_uv"]),
+        (
+            "flat_to_hsv_p1.genads",
+            &["flat_trace_massless", "flat_trace_raw", "flat_trace_radial"],
+        ),
     ];
     for (file, want) in expected {
         assert_eq!(names(file), *want, "{file}");

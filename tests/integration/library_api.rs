@@ -59,6 +59,7 @@ fn interpreted_and_compiled_models_train_and_sample_alike() {
             tol: 1e-5,
             samples: 20,
             final_samples: 30,
+            final_repeats: 1,
         }),
         ..TrainRequest::default()
     };

@@ -31,6 +31,7 @@ models! {
     baseline: Baseline = "models/baseline.genads", "baseline";
     flow_matching: FlowMatching = "models/flow_matching.genads", "flow_matching";
     flat: Flat = "models/flat.genads", "flat";
+    delta_1_2: Delta12 = "models/delta_sweep.genads", "delta_sweep_delta1.2";
     delta_1_5: Delta15 = "models/delta_sweep.genads", "delta_sweep_delta1.5";
     delta_2: Delta2 = "models/delta_sweep.genads", "delta_sweep_delta2";
     delta_2_5: Delta25 = "models/delta_sweep.genads", "delta_sweep_delta2.5";
@@ -39,6 +40,18 @@ models! {
     hsv_0_25: Hsv025 = "models/hsv_scan.genads", "hsv_scan_p0.25";
     hsv_0_5: Hsv05 = "models/hsv_scan.genads", "hsv_scan_p0.5";
     hsv_1: Hsv1 = "models/hsv_scan.genads", "hsv_scan_p1";
+    geometry_ads: GeometryAds = "models/geometry_scan.genads", "geometry_ads";
+    geometry_flat: GeometryFlat = "models/geometry_scan.genads", "geometry_flat";
+    geometry_hsv_0_25: GeometryHsv025 = "models/geometry_scan.genads", "geometry_hsv_p0.25";
+    geometry_hsv_0_5: GeometryHsv05 = "models/geometry_scan.genads", "geometry_hsv_p0.5";
+    delta_linear_1_5: DeltaLinear15 = "models/delta_paths.genads", "delta_linear_delta1.5";
+    delta_linear_3: DeltaLinear3 = "models/delta_paths.genads", "delta_linear_delta3";
+    delta_kg_linear_1_5: DeltaKgLinear15 = "models/delta_paths.genads", "delta_kg_linear_delta1.5";
+    delta_kg_linear_3: DeltaKgLinear3 = "models/delta_paths.genads", "delta_kg_linear_delta3";
+    flat_trace_massless: FlatTraceMassless = "models/flat_to_hsv_p1.genads", "flat_trace_massless";
+    flat_trace_raw: FlatTraceRaw = "models/flat_to_hsv_p1.genads", "flat_trace_raw";
+    flat_trace_radial: FlatTraceRadial = "models/flat_to_hsv_p1.genads", "flat_trace_radial";
+    flat_trace_uv: FlatTraceUv = "models/flat_trace_uv.genads", "flat_trace_uv";
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod cli_robustness;
 mod dsl_cli;
 mod dsl_explain_snapshots;
 mod dsl_zoo;
+mod geometry_identity;
 mod library_api;
 mod macro_common;
 mod macro_equivalence;

@@ -1,5 +1,6 @@
-//! Cell states, aggregation (mean ± std, thresholds, seed-averaged curves), collect and the Slurm
-//! script, on fabricated run directories.
+//! Cell states, aggregation (mean ± standard error, thresholds, seed-averaged curves, equal-step
+//! and equal-time readings), the verdict rule, collect and the Slurm script, on fabricated run
+//! directories.
 
 use std::path::{Path, PathBuf};
 
@@ -150,7 +151,8 @@ fn aggregation_gives_mean_and_sample_std_over_seeds_and_thresholds() {
     assert_eq!(a.thresholds[0].reached, 0);
 
     let md = study::aggregate::markdown_table(&c.models);
-    assert!(md.contains("| baseline | 2 | 0.3000 ± 0.1414 |"), "{md}");
+    // Mean ± standard error: 0.1414 / √2 = 0.1.
+    assert!(md.contains("| baseline | 2 | 0.3000 ± 0.1000 |"), "{md}");
     assert!(md.contains("| ads_linear | 1 | 0.7000 |"), "{md}");
     assert!(md.contains("not reached"), "{md}");
     let csv = study::aggregate::csv_table(&c.models);
@@ -161,6 +163,7 @@ fn aggregation_gives_mean_and_sample_std_over_seeds_and_thresholds() {
     assert_eq!(row[col("model")], "baseline");
     assert!((row[col("bv_mean")].parse::<f64>().unwrap() - 0.3).abs() < 1e-12);
     assert!((row[col("bv_std")].parse::<f64>().unwrap() - 0.02f64.sqrt()).abs() < 1e-12);
+    assert!((row[col("bv_se")].parse::<f64>().unwrap() - 0.1).abs() < 1e-12);
     assert_eq!(row[col("seeds_reaching_bv_le_0.5")], "2");
 }
 
@@ -179,10 +182,19 @@ fn collect_writes_tables_plots_and_a_report() {
     assert!(md.contains("genads study fab.toml"));
     assert!(md.contains("seeds: 1, 2"));
     assert!(md.contains("200 steps per cell"));
-    // The claims are computed: ads_linear (0.31) beats the baseline (0.51) at both evaluations.
-    assert!(md.contains("at every evaluation (2 of 2)"), "{md}");
-    assert!(md.contains("ads_linear 2 of 2"), "{md}");
-    assert!(md.contains("ads_linear is first in wall-clock"), "{md}");
+    // The claims are computed by the rule: both seeds agree exactly (standard error 0), so
+    // ads_linear's lower CQS holds at equal steps (final: 0.31 vs 0.51) and at equal time (the
+    // shortest cell's last evaluation, 2 s: ads_linear at step 100, 0.41, the baseline at step
+    // 200, 0.51).
+    assert!(md.contains("Verdict rule: a claim"), "{md}");
+    assert!(
+        md.contains("| ads_linear | 0.4100 ± 0.0000 | holds | 0.3100 ± 0.0000 | holds |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("the lowest physics-informed CQS is ads_linear's. **Verdict: holds**"),
+        "{md}"
+    );
     assert!(out.join("results.csv").is_file());
     assert!(out.join("bv_vs_step.png").is_file());
     assert!(out.join("cqs_vs_time.png").is_file());
@@ -253,13 +265,73 @@ fn delta_claim_is_computed_from_the_sweep_members() {
     std::fs::write(&path, body).unwrap();
     let st = Study::load(&path).unwrap();
     let out = tmp.path().join("out");
-    // Δ = 2 ends lowest (final BV 0.2 → CQS 0.31), Δ = 1.5 and 2.5 higher; Δ = 3 not run.
-    finished(&st, &out, 0, 1, [0.6, 0.5], 1.0);
-    finished(&st, &out, 1, 1, [0.6, 0.2], 1.0);
-    finished(&st, &out, 2, 1, [0.6, 0.4], 1.0);
+    // Members: Δ = 1.2, 1.5, 2, 2.5, 3. Δ = 2 ends lowest (final BV 0.2 → CQS 0.31), Δ = 1.5
+    // and 2.5 higher; Δ = 1.2 and 3 not run. One seed: no standard error, nothing resolved.
+    finished(&st, &out, 1, 1, [0.6, 0.5], 1.0);
+    finished(&st, &out, 2, 1, [0.6, 0.2], 1.0);
+    finished(&st, &out, 3, 1, [0.6, 0.4], 1.0);
     study::aggregate_into(&st, &out, "genads study d.toml").unwrap();
     let md = std::fs::read_to_string(out.join("results.md")).unwrap();
-    assert!(md.contains("does not hold: Δ = 2 is lowest"), "{md}");
+    assert!(
+        md.contains("| delta_sweep_delta2 | 0.3100 | not resolved at this budget |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Δ = 1.5 lower than every other Δ. **Verdict: not resolved at this budget**"),
+        "{md}"
+    );
     assert!(md.contains("delta_sweep_delta3 seed 1 (not run)"), "{md}");
     assert!(out.join("final_cqs_vs_delta.png").is_file());
+}
+
+#[test]
+fn the_verdict_rule_needs_twice_the_standard_error_of_the_difference() {
+    use genads::study::aggregate::{compare_lower, Stat, Verdict};
+    let st = |v: &[f64]| Stat::of(v).unwrap();
+    // se of each: 0.1/√3 = 0.0577; the difference's se 0.0816; twice that 0.163.
+    let a = st(&[1.0, 1.2, 1.1]);
+    assert_eq!(compare_lower(&a, &st(&[1.5, 1.7, 1.6])), Verdict::Holds);
+    assert_eq!(compare_lower(&st(&[1.5, 1.7, 1.6]), &a), Verdict::Refuted);
+    // A difference of 0.1 < 0.163: not resolved either way.
+    assert_eq!(
+        compare_lower(&a, &st(&[1.1, 1.3, 1.2])),
+        Verdict::NotResolved
+    );
+    assert_eq!(
+        compare_lower(&st(&[1.1, 1.3, 1.2]), &a),
+        Verdict::NotResolved
+    );
+    // One seed has no standard error: never resolved, however large the gap.
+    assert_eq!(
+        compare_lower(&st(&[0.0]), &st(&[9.0, 9.1])),
+        Verdict::NotResolved
+    );
+    assert!((a.se().unwrap() - 0.1 / 3f64.sqrt()).abs() < 1e-12);
+}
+
+#[test]
+fn equal_step_readings_use_the_last_step_every_cell_evaluated() {
+    use genads::study::aggregate::{at_common_step, at_common_time};
+    let tmp = tempfile::tempdir().unwrap();
+    let st = study(tmp.path());
+    let out = tmp.path().join("out");
+    // The baseline evaluated at 100 and 200 (1 s per 100 steps); ads_linear, three times slower
+    // per step (3 s per 100), at 100 and 200 as well; then ads_linear's curve loses step 200.
+    finished(&st, &out, 0, 1, [0.6, 0.4], 1.0);
+    let slow = finished(&st, &out, 1, 1, [0.3, 0.2], 3.0);
+    let c = study::collect(&st, &out);
+    let (step, stats) = at_common_step(&c.cells, &[0, 1], "bv").unwrap();
+    assert_eq!(step, 200);
+    assert!((stats[0].unwrap().mean - 0.4).abs() < 1e-12);
+    assert!((stats[1].unwrap().mean - 0.2).abs() < 1e-12);
+    // Equal time: the shortest cell (the baseline, 2 s) sets it; ads_linear had only reached its
+    // first evaluation (step 100 is at 3 s > 2 s: none), so it has no reading.
+    let (t, by_time) = at_common_time(&c.cells, &[0, 1], "bv").unwrap();
+    assert!((t - 2.0).abs() < 1e-12);
+    assert!((by_time[0].0.unwrap().mean - 0.4).abs() < 1e-12);
+    assert!(by_time[1].0.is_none());
+    let log = std::fs::read_to_string(slow.join("metrics.jsonl")).unwrap();
+    std::fs::write(slow.join("metrics.jsonl"), log.lines().next().unwrap()).unwrap();
+    let c = study::collect(&st, &out);
+    assert_eq!(at_common_step(&c.cells, &[0, 1], "bv").unwrap().0, 100);
 }

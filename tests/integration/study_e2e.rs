@@ -50,7 +50,7 @@ fn reduced_quick_study_runs_skips_collects_and_emits() {
     let tmp = tempfile::tempdir().unwrap();
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let body = format!(
-        "name = \"mini\"\nseeds = [1]\n[[models]]\nfile = \"{}\"\n[[models]]\nfile = \"{}\"\n[budget]\nsteps = 20\n[eval]\neval_every = 10\neval_samples = 200\nfinal_samples = 200\neval_steps = 5\n[thresholds]\nbv = 0.99\n",
+        "name = \"mini\"\nseeds = [1]\nshare_cores = true\n[[models]]\nfile = \"{}\"\n[[models]]\nfile = \"{}\"\n[budget]\nsteps = 20\n[eval]\neval_every = 10\neval_samples = 200\nfinal_samples = 200\neval_steps = 5\nrepeats = 2\n[thresholds]\nbv = 0.99\n",
         models.join("baseline.genads").display(),
         models.join("ads_linear.genads").display()
     );
@@ -68,6 +68,19 @@ fn reduced_quick_study_runs_skips_collects_and_emits() {
     assert!(md.contains("| baseline | 1 |"), "{md}");
     assert!(md.contains("| ads_linear | 1 |"), "{md}");
     assert!(md.contains("cells finished: 2 of 2"));
+    // How the cells ran (cell.json), and the final metrics as the mean over 2 draws.
+    assert!(md.contains("2 at a time, 1 thread(s) each"), "{md}");
+    assert!(
+        md.contains("the mean over 2 independent sample sets"),
+        "{md}"
+    );
+    let eval: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("out/cells/baseline/seed1/eval.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(eval["repeats"], 2.0);
+    assert!(eval["bv_sd"].as_f64().is_some(), "{eval}");
+    assert_eq!(eval["provenance"]["draws"], 2);
     // Which network each model trained with, read from the cells' run records.
     assert!(
         md.contains("- networks (run.json): baseline: mlp; ads_linear: mixture"),

@@ -72,6 +72,7 @@ fn sweep_files_expand_to_every_member_times_every_seed() {
     assert_eq!(
         names,
         [
+            "delta_sweep_delta1.2",
             "delta_sweep_delta1.5",
             "delta_sweep_delta2",
             "delta_sweep_delta2.5",
@@ -79,21 +80,21 @@ fn sweep_files_expand_to_every_member_times_every_seed() {
             "hsv_scan_p0.5"
         ]
     );
-    assert_eq!(st.cells.len(), 10);
+    assert_eq!(st.cells.len(), 12);
     // Member-major order, one directory per (member, seed).
     let dirs: Vec<String> = st
         .cells
         .iter()
         .map(|c| c.rel_dir.display().to_string())
         .collect();
-    assert_eq!(dirs[0], "cells/delta_sweep_delta1.5/seed1");
-    assert_eq!(dirs[1], "cells/delta_sweep_delta1.5/seed2");
-    assert_eq!(dirs[9], "cells/hsv_scan_p0.5/seed2");
+    assert_eq!(dirs[0], "cells/delta_sweep_delta1.2/seed1");
+    assert_eq!(dirs[1], "cells/delta_sweep_delta1.2/seed2");
+    assert_eq!(dirs[11], "cells/hsv_scan_p0.5/seed2");
     let out = Path::new("o");
-    let args = st.train_args(&st.cells[9], &st.members[4].file, out);
+    let args = st.train_args(&st.cells[11], &st.members[5].file, out);
     let expected: Vec<String> = [
         "train",
-        &st.members[4].file.display().to_string(),
+        &st.members[5].file.display().to_string(),
         "--model",
         "hsv_scan_p0.5",
         "--data",
@@ -153,6 +154,15 @@ fn invalid_values_name_their_key() {
         ),
         (minimal("[thresholds]\nbv = -1.0\n"), "`thresholds.bv`"),
         (minimal("[eval]\neval_samples = 0\n"), "`eval`"),
+        (minimal("[eval]\nrepeats = 0\n"), "`eval.repeats`"),
+        (
+            format!("data = \"mnist\"\n{}", minimal("[eval]\nrepeats = 3\n")),
+            "`eval.repeats`",
+        ),
+        (
+            minimal("").replace("name = \"t\"", "name = \"t\"\nthreads = 0"),
+            "`threads`",
+        ),
         (
             minimal("").replace("name = \"t\"", "name = \"../x\""),
             "`name`",
@@ -200,4 +210,33 @@ fn time_budgets_become_train_flags() {
     let body = minimal("").replace("steps = 10", "steps = 10\nmax_steps = 5");
     let e = err_text(Study::load(&write_study(tmp.path(), &body)).unwrap_err());
     assert!(e.contains("budget.max_steps"), "{e}");
+}
+
+#[test]
+fn repeats_and_threads_reach_the_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body =
+        minimal("[eval]\nrepeats = 3\n").replace("name = \"t\"", "name = \"t\"\nthreads = 2");
+    let st = Study::load(&write_study(tmp.path(), &body)).unwrap();
+    let args = st.train_args(&st.cells[0], Path::new("m.genads"), Path::new("out"));
+    let at = args
+        .iter()
+        .position(|a| a == "--final-repeats")
+        .expect("--final-repeats");
+    assert_eq!(args[at + 1], "3");
+    assert_eq!(st.threads, 2);
+    // Two cells of two threads need four cores: refused on two, allowed when the study says so.
+    use genads::study::cells::check_cores;
+    let e = check_cores(&st, 2, 2).unwrap_err().to_string();
+    assert!(
+        e.contains("s.toml") && e.contains("needs 4 cores") && e.contains("--jobs 1"),
+        "{e}"
+    );
+    assert!(check_cores(&st, 1, 2).is_ok());
+    let shared = Study::load(&write_study(
+        tmp.path(),
+        &body.replace("threads = 2", "threads = 2\nshare_cores = true"),
+    ))
+    .unwrap();
+    assert!(check_cores(&shared, 2, 2).is_ok());
 }

@@ -5,7 +5,7 @@
 use super::classifier::Classifier;
 use super::dataset::ImageSet;
 use super::features::Features;
-use super::fid::fid;
+use super::fid::{fid, fid_standard_error, FID_BOOTSTRAP};
 use super::kid::{kid, Kid};
 use super::precision_recall::precision_recall;
 use super::{MnistError, Result};
@@ -25,6 +25,8 @@ pub struct Quality {
     pub n: usize,
     /// Classifier-feature FID.
     pub fid: f64,
+    /// Bootstrap standard error of the FID over the scored images ([`FID_BOOTSTRAP`] resamples).
+    pub fid_se: f64,
     /// KID mean over blocks.
     pub kid: f64,
     /// KID standard deviation over blocks.
@@ -94,6 +96,7 @@ pub fn score_against(
     Ok(Quality {
         n,
         fid: fid(real, &gen)?,
+        fid_se: fid_standard_error(real, &gen, FID_BOOTSTRAP, seed)?,
         kid: k.mean,
         kid_std: k.std,
         precision: pr.precision,
@@ -123,8 +126,8 @@ impl std::fmt::Display for QualityReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{:<22} {:>10} {:>18} {:>9} {:>7} {:>9}",
-            "", "FID", "KID (±std)", "precision", "recall", "min class"
+            "{:<22} {:>18} {:>18} {:>9} {:>7} {:>9}",
+            "", "FID (±s.e.)", "KID (±std)", "precision", "recall", "min class"
         )?;
         for (name, q) in [
             ("generated", &self.generated),
@@ -132,9 +135,10 @@ impl std::fmt::Display for QualityReport {
         ] {
             writeln!(
                 f,
-                "{:<22} {:>10.3} {:>9.5} ±{:>7.5} {:>9.3} {:>7.3} {:>8.1}%",
+                "{:<22} {:>9.3} ±{:>7.3} {:>9.5} ±{:>7.5} {:>9.3} {:>7.3} {:>8.1}%",
                 name,
                 q.fid,
+                q.fid_se,
                 q.kid,
                 q.kid_std,
                 q.precision,
