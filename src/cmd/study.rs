@@ -71,7 +71,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(o) = &args.out {
             command += &format!(" --out {}", o.display());
         }
-        command += &format!(" --jobs {}", args.jobs);
+        if !args.collect {
+            // A collected report's cells ran elsewhere; how they ran is in each cell.json.
+            command += &format!(" --jobs {}", args.jobs);
+        }
         entries.push((st, out, command));
     }
 
