@@ -11,7 +11,7 @@ use genads_runtime::train::Budget as RunBudget;
 
 use super::spec::{Budget, Cell, Study};
 use super::StudyError;
-use crate::run::{read_record, RunRecord, RUN_RECORD};
+use crate::run::{read_record, RunRecord, RUN_RECORD, STUDY_CELL_RECORD};
 
 /// Where a cell stands in an output directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,13 +124,10 @@ pub struct HowItRan {
     pub cores: usize,
 }
 
-/// The file of [`HowItRan`] entries in a cell directory.
-pub const HOW_IT_RAN: &str = crate::run::STUDY_CELL_RECORD;
-
 /// The [`HowItRan`] entries of a cell directory (none when the cell was not run by the local
 /// runner, e.g. on Slurm, or is unreadable).
 pub fn how_it_ran(dir: &Path) -> Vec<HowItRan> {
-    std::fs::read_to_string(dir.join(HOW_IT_RAN))
+    std::fs::read_to_string(dir.join(STUDY_CELL_RECORD))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
@@ -267,8 +264,12 @@ fn run_one(
     let mut ran = how_it_ran(&dir);
     ran.push(how);
     let record = serde_json::to_string(&ran).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join(HOW_IT_RAN), record)
-        .map_err(|e| format!("cannot write {}: {e}", dir.join(HOW_IT_RAN).display()))?;
+    std::fs::write(dir.join(STUDY_CELL_RECORD), record).map_err(|e| {
+        format!(
+            "cannot write {}: {e}",
+            dir.join(STUDY_CELL_RECORD).display()
+        )
+    })?;
     let log_path: PathBuf = dir.join("train.log");
     let log = std::fs::OpenOptions::new()
         .create(true)

@@ -185,6 +185,25 @@ impl Axis {
     fn stats_at(&self, i: usize) -> Option<&Stat> {
         self.stats.get(i).and_then(|s| s.as_ref())
     }
+
+    /// Verdict of "the `i`-th model is lower than every other one": holds when it is lower than
+    /// each by the rule, refuted when one of them is lower than it by the rule, not resolved
+    /// otherwise (and with no other model).
+    fn lowest(&self, i: usize) -> Verdict {
+        let vs: Vec<Verdict> = (0..self.stats.len())
+            .filter(|j| *j != i)
+            .map(|j| lower(self.stats_at(i), self.stats_at(j)))
+            .collect();
+        if vs.is_empty() {
+            Verdict::NotResolved
+        } else if vs.iter().all(|v| *v == Verdict::Holds) {
+            Verdict::Holds
+        } else if vs.contains(&Verdict::Refuted) {
+            Verdict::Refuted
+        } else {
+            Verdict::NotResolved
+        }
+    }
 }
 
 /// `metric` of `models` at equal training wall-clock: the final evaluation of a time budget, or
@@ -240,21 +259,6 @@ fn lower(a: Option<&Stat>, b: Option<&Stat>) -> Verdict {
     match (a, b) {
         (Some(a), Some(b)) => compare_lower(a, b),
         _ => Verdict::NotResolved,
-    }
-}
-
-/// Verdict of "`best` is lower than every one of `others`": holds when it is lower than each by
-/// the rule, refuted when one of them is lower than it by the rule, not resolved otherwise.
-fn lowest_of_all(best: Option<&Stat>, others: &[Option<&Stat>]) -> Verdict {
-    let vs: Vec<Verdict> = others.iter().map(|o| lower(best, *o)).collect();
-    if vs.is_empty() {
-        Verdict::NotResolved
-    } else if vs.iter().all(|v| *v == Verdict::Holds) {
-        Verdict::Holds
-    } else if vs.contains(&Verdict::Refuted) {
-        Verdict::Refuted
-    } else {
-        Verdict::NotResolved
     }
 }
 
@@ -462,18 +466,11 @@ fn convergence_claims(sec: &Section<'_>) -> String {
             let (table, time, steps) = side_by_side(sec, &phys, i, "cqs");
             s.push_str(&table);
             for axis in [&time, &steps] {
-                let others: Vec<Option<&Stat>> = axis
-                    .stats
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, x)| x.as_ref())
-                    .collect();
                 let _ = writeln!(
                     s,
                     "- {}: ads_linear lower than every other physics-informed model. **Verdict: {}**.",
                     axis.label,
-                    lowest_of_all(axis.stats[i].as_ref(), &others).words()
+                    axis.lowest(i).words()
                 );
             }
             s.push('\n');
@@ -519,19 +516,12 @@ fn delta_claim(sections: &[Section<'_>]) -> String {
         let (table, time, steps) = side_by_side(sec, &models, i15, metric);
         s.push_str(&table);
         for axis in [&time, &steps] {
-            let others: Vec<Option<&Stat>> = axis
-                .stats
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i15)
-                .map(|(_, x)| x.as_ref())
-                .collect();
             let _ = writeln!(
                 s,
                 "- {} {}: Δ = 1.5 lower than every other Δ. **Verdict: {}**.",
                 metric_title(metric),
                 axis.label,
-                lowest_of_all(axis.stats[i15].as_ref(), &others).words()
+                axis.lowest(i15).words()
             );
         }
         // Does "lower Δ is better" hold step by step, and does it continue below 1.5?
@@ -618,19 +608,12 @@ fn geometry_claim(sections: &[Section<'_>]) -> String {
         let (table, time, steps) = side_by_side(sec, &models, ads, "cqs");
         s.push_str(&table);
         for axis in [&time, &steps] {
-            let others: Vec<Option<&Stat>> = axis
-                .stats
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != ads)
-                .map(|(_, x)| x.as_ref())
-                .collect();
             let _ = writeln!(
                 s,
                 "- {}: {} lower than every other geometry. **Verdict: {}**.",
                 axis.label,
                 models[ads].name,
-                lowest_of_all(axis.stats[ads].as_ref(), &others).words()
+                axis.lowest(ads).words()
             );
         }
         s.push('\n');
