@@ -309,7 +309,7 @@ fn experiment_of(path: &str) -> anyhow::Result<Experiment> {
         "{path} holds {} models; use a file with one",
         models.len()
     );
-    let name = models[0].name.clone();
+    let name = models[0].constants.name.clone();
     Ok(Experiment::new(ExperimentConfig::checkerboard(
         source,
         path.to_string(),

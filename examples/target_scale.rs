@@ -62,7 +62,7 @@ fn main() -> anyhow::Result<()> {
         let experiment = Experiment::new(ExperimentConfig::checkerboard(
             source.clone(),
             path.clone(),
-            derived.name.clone(),
+            derived.constants.name.clone(),
         ))?;
         let physics = &experiment.physics;
         let c = physics.constants();
@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
             )?)?;
             println!(
                 "{:<24} {:>5.2} {:>9.3} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.1}",
-                derived.name,
+                derived.constants.name,
                 t,
                 omega,
                 rms(&s1.phi)?,

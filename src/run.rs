@@ -190,12 +190,12 @@ impl Model {
     /// generated code in every training and sampling step.
     pub fn compiled<M: CompiledModel>() -> anyhow::Result<Self> {
         let mut model = Self::from_source(M::SOURCE, M::ORIGIN, Some(M::NAME))?;
-        if model.derived.signature != M::SIGNATURE {
+        if model.derived.constants.signature != M::SIGNATURE {
             bail!(
                 "{} was compiled with signature {}, but its source derives {} with this build",
                 M::NAME,
                 M::SIGNATURE,
-                model.derived.signature
+                model.derived.constants.signature
             );
         }
         model.compiled = Some(boxed::<M>);
@@ -204,7 +204,7 @@ impl Model {
 
     /// The model's name.
     pub fn name(&self) -> &str {
-        &self.derived.name
+        &self.derived.constants.name
     }
 
     /// The derived model.
@@ -228,7 +228,7 @@ impl Model {
 
     /// Whether the model has a Klein–Gordon backbone (α ≠ 0).
     fn has_backbone(&self) -> bool {
-        self.derived.alpha != 0.0
+        self.derived.constants.alpha != 0.0
     }
 }
 
@@ -370,7 +370,7 @@ impl Run {
                 let mut c = ExperimentConfig::checkerboard(
                     model.source.clone(),
                     model.origin.clone(),
-                    model.derived.name.clone(),
+                    model.derived.constants.name.clone(),
                 );
                 c.modes = request.modes.unwrap_or(c.modes);
                 c
@@ -382,7 +382,7 @@ impl Run {
                     request.data,
                     model.source.clone(),
                     model.origin.clone(),
-                    model.derived.name.clone(),
+                    model.derived.constants.name.clone(),
                 );
                 c.train_size = request
                     .subset
@@ -404,7 +404,7 @@ impl Run {
         let record = RunRecord {
             experiment: experiment.config.clone(),
             train: trainer.config().clone(),
-            signature: experiment.derived().signature.clone(),
+            signature: experiment.derived().constants.signature.clone(),
             eval: Some(eval),
         };
         // The record first: once it exists the directory is a run that `resume` continues (it
@@ -541,7 +541,7 @@ impl Run {
         let n = self.eval.final_samples;
         let seed = self.trainer.config().seed;
         let start = std::time::Instant::now();
-        let name = &self.experiment.derived().name;
+        let name = &self.experiment.derived().constants.name;
         let images_run = self.experiment.images.is_some();
         let (metrics, points, report) = if images_run {
             let e = self
@@ -734,24 +734,24 @@ pub fn open_experiment(
 ) -> anyhow::Result<(RunRecord, Experiment)> {
     let record = read_record(run)?;
     if let Some(model) = model {
-        if record.signature != model.derived.signature {
+        if record.signature != model.derived.constants.signature {
             bail!(
                 "{} was trained with a different model (signature {}), not `{}` of {} (signature {})",
                 run.display(),
                 record.signature,
-                model.derived.name,
+                model.derived.constants.name,
                 model.origin,
-                model.derived.signature
+                model.derived.constants.signature
             );
         }
     }
     let experiment = Experiment::new(record.experiment.clone())
         .with_context(|| format!("rebuilding the model of {}", run.display()))?;
-    if experiment.derived().signature != record.signature {
+    if experiment.derived().constants.signature != record.signature {
         bail!(
             "{}: the model compiled from the stored source has signature {} but the run was trained with {} (the derivation changed since this run was made)",
             run.display(),
-            experiment.derived().signature,
+            experiment.derived().constants.signature,
             record.signature
         );
     }

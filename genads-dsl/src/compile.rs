@@ -40,7 +40,7 @@ pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> 
             taken.insert(spec.name.clone(), spec.name_span.start);
             let derived = derive(&spec);
             if derived.normalisation == Normalisation::Reference
-                && !matches!(derived.propagator, Propagator::Ads { .. })
+                && !matches!(derived.constants.propagator, Propagator::Ads { .. })
             {
                 sink.error(
                     spec.normalisation_span.clone().unwrap_or(spec.name_span.clone()),
@@ -70,14 +70,17 @@ pub fn compile(source: &str, origin: &str) -> Result<Vec<Derived>, Diagnostics> 
 /// off as e^(−(d−Δ)r/L) and φ̃ still grows or decays). What training would refuse with "the mode
 /// function does not settle at the UV boundary" is refused here, at the field statement.
 fn uv_finite(m: &Derived) -> Option<(std::ops::Range<usize>, String, String)> {
-    if m.encoding != Encoding::Propagator || m.propagator != Propagator::Numerical || m.m2 == 0.0 {
+    if m.constants.encoding != Encoding::Propagator
+        || m.constants.propagator != Propagator::Numerical
+        || m.constants.m2 == 0.0
+    {
         return None;
     }
     let unit = m.ads_radius.is_some_and(|l| (l - 1.0).abs() <= 1e-9);
-    if m.stabilised && unit {
+    if m.constants.stabilised && unit {
         return None;
     }
-    let why = match (m.stabilised, m.ads_radius) {
+    let why = match (m.constants.stabilised, m.ads_radius) {
         (false, _) => "raw variables of a massive field fall off or grow at the boundary".to_string(),
         (true, Some(l)) => format!(
             "the warp's AdS radius is L = {} (f'/f → {} at the boundary): φ̃ = e^((d-Δ)r) φ is finite at the boundary only for L = 1",
@@ -88,7 +91,7 @@ fn uv_finite(m: &Derived) -> Option<(std::ops::Range<usize>, String, String)> {
     };
     Some((
         m.spans.field.clone(),
-        format!("the numerical propagator of model `{}` cannot be normalised at the UV boundary", clip(&m.name, NAME_SHOWN)),
+        format!("the numerical propagator of model `{}` cannot be normalised at the UV boundary", clip(&m.constants.name, NAME_SHOWN)),
         format!("{why}; use a massless field, or stabilised variables on a warp with f'/f → 1 (rescale r)"),
     ))
 }
@@ -117,12 +120,12 @@ pub fn select(models: Vec<Derived>, name: Option<&str>) -> Result<Derived, Strin
     let names = || {
         models
             .iter()
-            .map(|m| m.name.as_str())
+            .map(|m| m.constants.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
     match name {
-        Some(n) => match models.iter().position(|m| m.name == n) {
+        Some(n) => match models.iter().position(|m| m.constants.name == n) {
             Some(i) => Ok(models.into_iter().nth(i).ok_or_else(String::new)?),
             None => Err(format!("no model named `{n}`; available: {}", names())),
         },

@@ -50,13 +50,13 @@ pub fn derive(spec: &ModelSpec) -> Derived {
         _ => None,
     };
 
-    let mut derived = Derived {
+    let constants = Constants {
         name: spec.name.clone(),
+        signature: String::new(),
         d: spec.d,
         delta: spec.delta,
-        m2: spec.m2,
         nu: spec.delta - d / 2.0,
-        massless: spec.massless,
+        m2: spec.m2,
         r_ir: spec.r_ir,
         r_uv: spec.r_uv,
         alpha: if spec.backbone.on { 1.0 } else { 0.0 },
@@ -72,10 +72,16 @@ pub fn derive(spec: &ModelSpec) -> Derived {
         } else {
             Encoding::None
         },
+        propagator,
         lift_noise: spec.lift_noise,
+        omega_weighting: spec.weighted,
+        ir_tip,
+    };
+    let mut derived = Derived {
+        constants,
+        massless: spec.massless,
         normalisation: spec.normalisation,
         params: spec.params.clone(),
-        omega_weighting: spec.weighted,
         warp: warp_nf.present(),
         omega: omega.present(),
         omega_prime: omega_prime.present(),
@@ -88,8 +94,6 @@ pub fn derive(spec: &ModelSpec) -> Derived {
         },
         backbone_unstabilised: raw,
         affine,
-        propagator,
-        ir_tip,
         ads_radius: spec.ads_radius,
         exact: spec.exact.clone(),
         spans: SourceSpans {
@@ -98,9 +102,8 @@ pub fn derive(spec: &ModelSpec) -> Derived {
             radial: spec.radial_span.clone(),
             name: spec.name_span.clone(),
         },
-        signature: String::new(),
     };
-    derived.signature = signature(&derived);
+    derived.constants.signature = signature(&derived);
     derived
 }
 

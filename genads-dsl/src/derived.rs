@@ -164,21 +164,23 @@ pub struct SourceSpans {
     pub name: std::ops::Range<usize>,
 }
 
-/// A fully derived model.
+/// The numbers and choices of a derived model that training and sampling read: the physics
+/// trait's constants. The interpreter borrows them from [`Derived`]; generated code builds the
+/// same struct from literals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Derived {
+pub struct Constants {
     /// Model name (sweep members are named after their value, e.g. `hsv_p0.25`).
     pub name: String,
+    /// Stable hash of the canonical derived form (hex).
+    pub signature: String,
     /// Boundary dimension d.
     pub d: u32,
     /// Scaling dimension Δ (Δ = d for a massless field).
     pub delta: f64,
-    /// Mass squared m² = Δ(Δ − d).
-    pub m2: f64,
     /// ν = Δ − d/2.
     pub nu: f64,
-    /// Whether the field was declared massless.
-    pub massless: bool,
+    /// Mass squared m² = Δ(Δ − d).
+    pub m2: f64,
     /// r at t = 0 (IR, prior).
     pub r_ir: f64,
     /// r at t = 1 (UV, data).
@@ -193,16 +195,45 @@ pub struct Derived {
     pub prior: Prior,
     /// Encoding of data into the bulk.
     pub encoding: Encoding,
+    /// Propagator family.
+    pub propagator: Propagator,
     /// σ of the Gaussian lift noise added to π̃ at encoding.
     pub lift_noise: f64,
+    /// Whether the loss is weighted by ω(r_t) (the slice measure).
+    pub omega_weighting: bool,
+    /// The first zero (or end of definition) of f beyond r_IR in the IR direction, within the
+    /// numerical envelope's reach: the numerical propagator starts there with the regular
+    /// (finite-action) Frobenius branch instead of crossing it.
+    #[serde(default)]
+    pub ir_tip: Option<f64>,
+}
+
+impl Constants {
+    /// Signed radial span Δr = r_UV − r_IR.
+    pub fn span(&self) -> f64 {
+        self.r_uv - self.r_ir
+    }
+    /// r(t) = r_IR + t·Δr.
+    pub fn radius(&self, t: f64) -> f64 {
+        self.r_ir + t * self.span()
+    }
+}
+
+/// A fully derived model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Derived {
+    /// Name, signature, dimensions, range, path, prior, encoding and propagator: what the
+    /// runtime's physics reads.
+    #[serde(flatten)]
+    pub constants: Constants,
+    /// Whether the field was declared massless.
+    pub massless: bool,
     /// Envelope normalisation (only meaningful with `Encoding::Propagator`).
     #[serde(default)]
     pub normalisation: Normalisation,
     /// Parameter values this model was derived with, in declaration order (sweep members included).
     #[serde(default)]
     pub params: Vec<(String, f64)>,
-    /// Whether the loss is weighted by ω(r_t) (the slice measure).
-    pub omega_weighting: bool,
     /// Warp factor f(r).
     pub warp: Expr,
     /// ω(r) = f^d.
@@ -219,13 +250,6 @@ pub struct Derived {
     pub backbone_unstabilised: Backbone,
     /// Affine parameter of the Hermite path.
     pub affine: Affine,
-    /// Propagator family.
-    pub propagator: Propagator,
-    /// The first zero (or end of definition) of f beyond r_IR in the IR direction, within the
-    /// numerical envelope's reach: the numerical propagator starts there with the regular
-    /// (finite-action) Frobenius branch instead of crossing it.
-    #[serde(default)]
-    pub ir_tip: Option<f64>,
     /// AdS radius L of the warp's boundary asymptotics (f'/f → 1/L), when it has them.
     #[serde(default)]
     pub ads_radius: Option<f64>,
@@ -236,6 +260,4 @@ pub struct Derived {
     /// for diagnostics found after derivation (e.g. by `genads check`'s dry run).
     #[serde(skip)]
     pub spans: SourceSpans,
-    /// Stable hash of the canonical derived form (hex).
-    pub signature: String,
 }

@@ -11,7 +11,7 @@ pub enum Format {
     Text,
     /// A LaTeX fragment (`align*` blocks).
     Latex,
-    /// The derived expressions as Rust functions of `r`.
+    /// The derived expressions as Rust functions of `r` (the CLI adds the generated type).
     Rust,
 }
 
@@ -32,12 +32,9 @@ pub fn render(m: &Derived, format: Format) -> String {
     match format {
         Format::Text => text(m),
         Format::Latex => latex(m),
-        // The derived expressions, then the type `genads_model!` generates (crate::codegen).
-        Format::Rust => format!(
-            "{}\n{}",
-            rust(m),
-            crate::codegen::model_impl(m, &crate::codegen::type_name_for(&m.name))
-        ),
+        // The derived expressions; `genads explain` appends the type `genads_model!` generates
+        // (crate `genads-codegen`, which depends on this one).
+        Format::Rust => rust(m),
     }
 }
 
@@ -65,7 +62,7 @@ fn field_line(m: &Derived) -> String {
     if m.massless {
         "massless (Δ = d)".to_string()
     } else {
-        format!("Δ = {}", n(m.delta))
+        format!("Δ = {}", n(m.constants.delta))
     }
 }
 
@@ -86,8 +83,8 @@ fn exact(e: &Expr, v: f64) -> String {
 
 fn bf_line(m: &Derived) -> String {
     let l = radius(m).unwrap_or(1.0);
-    let bf = -(m.d as f64).powi(2) / (4.0 * l * l);
-    let ok = m.m2 >= bf && m.delta > m.d as f64 / 2.0;
+    let bf = -(m.constants.d as f64).powi(2) / (4.0 * l * l);
+    let ok = m.constants.m2 >= bf && m.constants.delta > m.constants.d as f64 / 2.0;
     let bound = match radius(m) {
         Some(l) => format!("-d²/(4L²) = {} (BF bound, AdS radius L = {})", n(bf), n(l)),
         None => format!("-d²/4 = {} (BF bound)", n(bf)),
@@ -95,22 +92,22 @@ fn bf_line(m: &Derived) -> String {
     format!(
         "m² = {} ≥ {bound} and Δ > d/2 = {}: {}",
         m.exact.m2,
-        n(m.d as f64 / 2.0),
+        n(m.constants.d as f64 / 2.0),
         if ok { "ok" } else { "VIOLATED" }
     )
 }
 
 fn encoding_text(m: &Derived) -> String {
-    let kind = match m.encoding {
+    let kind = match m.constants.encoding {
         Encoding::Propagator => "propagator envelope × source",
         Encoding::None => "none (φ̃ = data, physics-free)",
     };
-    let norm = match (m.encoding, m.normalisation) {
+    let norm = match (m.constants.encoding, m.normalisation) {
         (Encoding::Propagator, Normalisation::Reference) => ", reference DC normalisation",
         (Encoding::Propagator, Normalisation::Clean) => ", clean normalisation",
         _ => "",
     };
-    format!("{kind}, lift noise σ = {}{norm}", n(m.lift_noise))
+    format!("{kind}, lift noise σ = {}{norm}", n(m.constants.lift_noise))
 }
 
 fn propagator_text(p: &Propagator) -> String {
@@ -203,8 +200,8 @@ fn rhs(
 fn text(m: &Derived) -> String {
     let show = |e: &Expr| e.to_string();
     let mut s = String::new();
-    let span = m.r_uv - m.r_ir;
-    let _ = writeln!(s, "model {}", m.name);
+    let span = m.constants.r_uv - m.constants.r_ir;
+    let _ = writeln!(s, "model {}", m.constants.name);
     if !m.params.is_empty() {
         let ps: Vec<String> = m
             .params
@@ -214,58 +211,66 @@ fn text(m: &Derived) -> String {
         let _ = writeln!(s, "  parameters     {}", ps.join(", "));
     }
     let _ = writeln!(s, "constants");
-    let _ = writeln!(s, "  d              {}", m.d);
+    let _ = writeln!(s, "  d              {}", m.constants.d);
     let _ = writeln!(s, "  field          {}", field_line(m));
-    let _ = writeln!(s, "  Δ              {}", exact(&m.exact.delta, m.delta));
-    let _ = writeln!(s, "  ν = Δ - d/2    {}", exact(&m.exact.nu, m.nu));
+    let _ = writeln!(
+        s,
+        "  Δ              {}",
+        exact(&m.exact.delta, m.constants.delta)
+    );
+    let _ = writeln!(s, "  ν = Δ - d/2    {}", exact(&m.exact.nu, m.constants.nu));
     match radius(m) {
         Some(l) => {
             let _ = writeln!(
                 s,
                 "  m² = Δ(Δ-d)/L² {} (L = {})",
-                exact(&m.exact.m2, m.m2),
+                exact(&m.exact.m2, m.constants.m2),
                 n(l)
             );
         }
         None => {
-            let _ = writeln!(s, "  m² = Δ(Δ - d)  {}", exact(&m.exact.m2, m.m2));
+            let _ = writeln!(s, "  m² = Δ(Δ - d)  {}", exact(&m.exact.m2, m.constants.m2));
         }
     }
     let _ = writeln!(s, "  BF check       {}", bf_line(m));
     let _ = writeln!(
         s,
         "  radial range   r_IR = {} -> r_UV = {}",
-        n(m.r_ir),
-        n(m.r_uv)
+        n(m.constants.r_ir),
+        n(m.constants.r_uv)
     );
     let _ = writeln!(s, "  span Δr        {}", n(span));
     let _ = writeln!(
         s,
         "  α              {} (Klein-Gordon backbone {})",
-        n(m.alpha),
-        if m.alpha != 0.0 { "on" } else { "off" }
+        n(m.constants.alpha),
+        if m.constants.alpha != 0.0 {
+            "on"
+        } else {
+            "off"
+        }
     );
     let _ = writeln!(
         s,
         "  variables      {}",
-        if m.stabilised {
+        if m.constants.stabilised {
             "stabilised: φ̃ = e^((d-Δ)r) φ"
         } else {
             "raw (unstabilised)"
         }
     );
-    let _ = writeln!(s, "  path           {}", path_name(m.path));
+    let _ = writeln!(s, "  path           {}", path_name(m.constants.path));
     let _ = writeln!(
         s,
         "  prior          φ̃ ~ {}, π̃ ~ {}",
-        prior_text(m.prior.phi),
-        prior_text(m.prior.pi)
+        prior_text(m.constants.prior.phi),
+        prior_text(m.constants.prior.pi)
     );
     let _ = writeln!(s, "  encoding       {}", encoding_text(m));
     let _ = writeln!(
         s,
         "  loss           {}",
-        if m.omega_weighting {
+        if m.constants.omega_weighting {
             "weighted by ω(r_t)"
         } else {
             "unweighted"
@@ -277,7 +282,7 @@ fn text(m: &Derived) -> String {
     let _ = writeln!(s, "  ω'             {}", m.omega_prime);
     let _ = writeln!(s, "  d f'/f         {}", m.friction);
     let _ = writeln!(s, "  f^-2           {}", m.inv_f2);
-    let (phi, pi) = if m.stabilised {
+    let (phi, pi) = if m.constants.stabilised {
         ("φ̃", "π̃")
     } else {
         ("φ", "π")
@@ -285,7 +290,7 @@ fn text(m: &Derived) -> String {
     let _ = writeln!(
         s,
         "backbone ({}, per Fourier mode)",
-        if m.stabilised {
+        if m.constants.stabilised {
             "stabilised variables"
         } else {
             "raw variables"
@@ -297,7 +302,7 @@ fn text(m: &Derived) -> String {
         "  d{pi}/dr = {}",
         rhs(&m.backbone, phi, pi, "|k|²", &show, " ", "-")
     );
-    if m.stabilised {
+    if m.constants.stabilised {
         let _ = writeln!(s, "backbone (raw variables)");
         let _ = writeln!(s, "  dφ/dr = π");
         let _ = writeln!(
@@ -323,8 +328,12 @@ fn text(m: &Derived) -> String {
             let _ = writeln!(s, "  numerical (∫ds/ω is not elementary)");
         }
     }
-    let _ = writeln!(s, "propagator  {}", propagator_text(&m.propagator));
-    let _ = writeln!(s, "signature  {}", m.signature);
+    let _ = writeln!(
+        s,
+        "propagator  {}",
+        propagator_text(&m.constants.propagator)
+    );
+    let _ = writeln!(s, "signature  {}", m.constants.signature);
     s
 }
 
@@ -335,31 +344,35 @@ fn latex_num(v: f64) -> String {
 fn latex(m: &Derived) -> String {
     let show = |e: &Expr| e.to_latex();
     let mut s = String::new();
-    let _ = writeln!(s, "% model {}  (signature {})", m.name, m.signature);
+    let _ = writeln!(
+        s,
+        "% model {}  (signature {})",
+        m.constants.name, m.constants.signature
+    );
     let _ = writeln!(s, "\\begin{{align*}}");
     let _ = writeln!(
         s,
         "d &= {}, & \\Delta &= {}, & \\nu &= \\Delta - \\tfrac{{d}}{{2}} = {}, & m^2 &= \\Delta(\\Delta - d) = {} \\geq -\\tfrac{{d^2}}{{4}} = {} \\\\",
-        m.d,
+        m.constants.d,
         m.exact.delta.to_latex(),
         m.exact.nu.to_latex(),
         m.exact.m2.to_latex(),
-        latex_num(-(m.d as f64).powi(2) / 4.0)
+        latex_num(-(m.constants.d as f64).powi(2) / 4.0)
     );
     let _ = writeln!(
         s,
         "r_{{\\mathrm{{IR}}}} &= {}, & r_{{\\mathrm{{UV}}}} &= {}, & \\Delta r &= {}, & \\alpha &= {} \\\\",
-        latex_num(m.r_ir),
-        latex_num(m.r_uv),
-        latex_num(m.r_uv - m.r_ir),
-        latex_num(m.alpha)
+        latex_num(m.constants.r_ir),
+        latex_num(m.constants.r_uv),
+        latex_num(m.constants.r_uv - m.constants.r_ir),
+        latex_num(m.constants.alpha)
     );
     let _ = writeln!(s, "f(r) &= {} \\\\", m.warp.to_latex());
     let _ = writeln!(s, "\\omega(r) = f^d &= {} \\\\", m.omega.to_latex());
     let _ = writeln!(s, "\\omega'(r) &= {} \\\\", m.omega_prime.to_latex());
     let _ = writeln!(s, "d\\,\\frac{{f'}}{{f}} &= {} \\\\", m.friction.to_latex());
     let _ = writeln!(s, "f^{{-2}} &= {} \\\\", m.inv_f2.to_latex());
-    let (phi, pi) = if m.stabilised {
+    let (phi, pi) = if m.constants.stabilised {
         ("\\tilde\\phi", "\\tilde\\pi")
     } else {
         ("\\phi", "\\pi")
@@ -370,7 +383,7 @@ fn latex(m: &Derived) -> String {
         "\\frac{{d{pi}}}{{dr}} &= {} \\\\",
         rhs(&m.backbone, phi, pi, "|k|^2", &show, " \\, ", "-")
     );
-    if m.stabilised {
+    if m.constants.stabilised {
         let _ = writeln!(
             s,
             "\\frac{{d\\pi}}{{dr}} &= {} \\quad \\text{{(raw variables)}} \\\\",
@@ -406,7 +419,7 @@ fn latex(m: &Derived) -> String {
         }
     }
     let _ = writeln!(s, "\\end{{align*}}");
-    let prop = match &m.propagator {
+    let prop = match &m.constants.propagator {
         Propagator::Ads { nu } => format!(
             "AdS: $\\tilde\\kappa = \\frac{{2}}{{\\Gamma(\\nu)}} (\\xi/2)^\\nu K_\\nu(\\xi)$, $\\xi = |k| e^{{-r}}$, $\\nu = {}$",
             latex_num(*nu)
@@ -430,6 +443,7 @@ fn rust(m: &Derived) -> String {
     let sym = |s: &str| s.to_string();
     let mut s = String::new();
     let module = m
+        .constants
         .name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -437,16 +451,16 @@ fn rust(m: &Derived) -> String {
     let _ = writeln!(
         s,
         "/// Derived expressions of model `{}` (signature {}).",
-        m.name, m.signature
+        m.constants.name, m.constants.signature
     );
     let _ = writeln!(s, "#[allow(clippy::all, unused)]");
     let _ = writeln!(s, "pub mod {module} {{");
-    let _ = writeln!(s, "    pub const D: u32 = {};", m.d);
-    let _ = writeln!(s, "    pub const DELTA: f64 = {:?};", m.delta);
-    let _ = writeln!(s, "    pub const M2: f64 = {:?};", m.m2);
-    let _ = writeln!(s, "    pub const R_IR: f64 = {:?};", m.r_ir);
-    let _ = writeln!(s, "    pub const R_UV: f64 = {:?};", m.r_uv);
-    let _ = writeln!(s, "    pub const ALPHA: f64 = {:?};", m.alpha);
+    let _ = writeln!(s, "    pub const D: u32 = {};", m.constants.d);
+    let _ = writeln!(s, "    pub const DELTA: f64 = {:?};", m.constants.delta);
+    let _ = writeln!(s, "    pub const M2: f64 = {:?};", m.constants.m2);
+    let _ = writeln!(s, "    pub const R_IR: f64 = {:?};", m.constants.r_ir);
+    let _ = writeln!(s, "    pub const R_UV: f64 = {:?};", m.constants.r_uv);
+    let _ = writeln!(s, "    pub const ALPHA: f64 = {:?};", m.constants.alpha);
     let mut func = |name: &str, doc: &str, e: &Expr| {
         let _ = writeln!(s, "    /// {doc}");
         let _ = writeln!(s, "    pub fn {name}(r: f64) -> f64 {{");

@@ -29,7 +29,7 @@ mod simplify;
 
 pub use eval::EvalError;
 pub use number::{Number, EXACT_DIGITS, MAX_BITS};
-pub use rust::to_rust_cse;
+pub use rust::{straight_line, to_rust_cse};
 
 /// An elementary function applied to one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

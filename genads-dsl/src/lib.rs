@@ -2,13 +2,13 @@
 //! derivation of everything a holographic flow needs. No tensors here.
 
 pub mod ast;
-pub mod codegen;
 mod compile;
 pub mod derive;
 pub mod derived;
 pub mod diagnostics;
 pub mod explain;
 pub mod expr;
+pub mod ir;
 mod lexical;
 pub mod parser;
 pub mod signature;

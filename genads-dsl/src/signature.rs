@@ -17,24 +17,24 @@ pub fn canonical_form(m: &Derived) -> String {
         let _ = writeln!(s, "{key}={:016x}", v.to_bits());
     };
     let _ = writeln!(s, "{FORMAT}");
-    let _ = writeln!(s, "d={}", m.d);
-    num(&mut s, "delta", m.delta);
-    num(&mut s, "m2", m.m2);
-    num(&mut s, "nu", m.nu);
+    let _ = writeln!(s, "d={}", m.constants.d);
+    num(&mut s, "delta", m.constants.delta);
+    num(&mut s, "m2", m.constants.m2);
+    num(&mut s, "nu", m.constants.nu);
     let _ = writeln!(s, "massless={}", m.massless);
-    num(&mut s, "r_ir", m.r_ir);
-    num(&mut s, "r_uv", m.r_uv);
-    num(&mut s, "alpha", m.alpha);
-    let _ = writeln!(s, "stabilised={}", m.stabilised);
-    let _ = writeln!(s, "path={:?}", m.path);
-    for (key, c) in [("phi", m.prior.phi), ("pi", m.prior.pi)] {
+    num(&mut s, "r_ir", m.constants.r_ir);
+    num(&mut s, "r_uv", m.constants.r_uv);
+    num(&mut s, "alpha", m.constants.alpha);
+    let _ = writeln!(s, "stabilised={}", m.constants.stabilised);
+    let _ = writeln!(s, "path={:?}", m.constants.path);
+    for (key, c) in [("phi", m.constants.prior.phi), ("pi", m.constants.prior.pi)] {
         num(&mut s, &format!("prior.{key}.scale"), c.scale);
         num(&mut s, &format!("prior.{key}.power"), c.sobolev_power);
     }
-    let _ = writeln!(s, "encoding={:?}", m.encoding);
-    num(&mut s, "lift", m.lift_noise);
+    let _ = writeln!(s, "encoding={:?}", m.constants.encoding);
+    num(&mut s, "lift", m.constants.lift_noise);
     let _ = writeln!(s, "normalisation={:?}", m.normalisation);
-    let _ = writeln!(s, "omega_weighting={}", m.omega_weighting);
+    let _ = writeln!(s, "omega_weighting={}", m.constants.omega_weighting);
     for (key, e) in [
         ("warp", &m.warp),
         ("omega", &m.omega),
@@ -59,7 +59,7 @@ pub fn canonical_form(m: &Derived) -> String {
             let _ = writeln!(s, "affine=numerical");
         }
     }
-    match &m.propagator {
+    match &m.constants.propagator {
         Propagator::Ads { nu } => num(&mut s, "propagator.ads.nu", *nu),
         Propagator::PowerLaw { p, beta } => {
             num(&mut s, "propagator.power_law.p", *p);

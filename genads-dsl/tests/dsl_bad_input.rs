@@ -23,7 +23,7 @@ fn first(source: &str) -> String {
 
 fn signature(source: &str) -> String {
     match compile(source, "t.genads") {
-        Ok(m) => m[0].signature.clone(),
+        Ok(m) => m[0].constants.signature.clone(),
         Err(d) => panic!("{source}\n{d}"),
     }
 }

@@ -37,7 +37,7 @@ fn derivations_doc_matches_explain() {
         let (_, text) = texts
             .iter()
             .find(|(p, _)| p > pos)
-            .unwrap_or_else(|| panic!("no text block after model {}", m.name));
+            .unwrap_or_else(|| panic!("no text block after model {}", m.constants.name));
         let rendered = render(&m, Format::Text);
         let lines: Vec<&str> = rendered.lines().collect();
         let mut i = 0;
@@ -46,7 +46,7 @@ fn derivations_doc_matches_explain() {
                 Some(k) => i += k + 1,
                 None => panic!(
                     "{}: line not in explain output (in order):\n{want}\n---\n{rendered}",
-                    m.name
+                    m.constants.name
                 ),
             }
         }

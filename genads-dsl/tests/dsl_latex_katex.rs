@@ -93,7 +93,7 @@ fn latex_of_the_zoo_and_user_warps_parses_with_katex() {
     let mut items: Vec<(String, bool, String)> = Vec::new();
     let mut push = |m: &Derived| {
         for (tex, display) in formulas(&render(m, Format::Latex)) {
-            items.push((tex, display, m.name.clone()));
+            items.push((tex, display, m.constants.name.clone()));
         }
     };
     for m in zoo() {
@@ -111,7 +111,7 @@ fn latex_of_the_zoo_and_user_warps_parses_with_katex() {
             let models = compile(&src, "user").unwrap_or_else(|d| panic!("{warp}: {d}"));
             for m in &models {
                 let mut m = m.clone();
-                m.name = format!("user `{warp}`");
+                m.constants.name = format!("user `{warp}`");
                 push(&m);
             }
         }

@@ -72,8 +72,11 @@ fn ads_backbone_matches_paper_section_3_3() {
     // Unstabilised: friction −d f'/f = −2, mass m² = −0.75.
     assert_eq!(m.backbone_unstabilised.friction.as_constant(), Some(-2.0));
     assert_eq!(m.backbone_unstabilised.mass.as_constant(), Some(-0.75));
-    assert_eq!((m.delta, m.m2, m.nu), (1.5, -0.75, 0.5));
-    assert_eq!(m.propagator, Propagator::Ads { nu: 0.5 });
+    assert_eq!(
+        (m.constants.delta, m.constants.m2, m.constants.nu),
+        (1.5, -0.75, 0.5)
+    );
+    assert_eq!(m.constants.propagator, Propagator::Ads { nu: 0.5 });
 }
 
 #[test]
@@ -93,7 +96,7 @@ fn ads_affine_parameter_matches_paper_section_5_2() {
         // du/dr = 1/(Z ω) = 1 / (dr/du).
         assert!(close(fd(u, r), 1.0 / ev(dr_du, r), 1e-7));
     }
-    assert_eq!(m.path, PathKind::HermiteAffine);
+    assert_eq!(m.constants.path, PathKind::HermiteAffine);
 }
 
 /// Simpson's rule, an independent oracle for ∫ds/ω.
@@ -124,34 +127,49 @@ fn hsv_scan_matches_paper_section_2_4_table() {
     ];
     assert_eq!(models.len(), 4);
     for (m, (p, beta, r_uv, r_ir, omega_uv)) in models.iter().zip(table) {
-        assert!((m.r_uv - r_uv).abs() < 5e-5, "{}: r_UV {}", m.name, m.r_uv);
-        assert!((m.r_ir - r_ir).abs() < 1e-12, "{}: r_IR", m.name);
         assert!(
-            (ev(&m.omega, m.r_uv) - omega_uv).abs() < 5e-3,
+            (m.constants.r_uv - r_uv).abs() < 5e-5,
+            "{}: r_UV {}",
+            m.constants.name,
+            m.constants.r_uv
+        );
+        assert!(
+            (m.constants.r_ir - r_ir).abs() < 1e-12,
+            "{}: r_IR",
+            m.constants.name
+        );
+        assert!(
+            (ev(&m.omega, m.constants.r_uv) - omega_uv).abs() < 5e-3,
             "{}: ω(r_UV)",
-            m.name
+            m.constants.name
         );
         assert!(
-            (ev(&m.omega, m.r_ir) - 1.0).abs() < 1e-9,
+            (ev(&m.omega, m.constants.r_ir) - 1.0).abs() < 1e-9,
             "{}: ω(r_IR)",
-            m.name
+            m.constants.name
         );
-        assert!(m.massless && !m.stabilised && m.path == PathKind::HermiteRadial);
-        assert_eq!((m.delta, m.m2), (2.0, 0.0));
-        match m.propagator {
+        assert!(
+            m.massless && !m.constants.stabilised && m.constants.path == PathKind::HermiteRadial
+        );
+        assert_eq!((m.constants.delta, m.constants.m2), (2.0, 0.0));
+        match m.constants.propagator {
             Propagator::PowerLaw { p: pp, beta: b } => {
                 assert!(
                     (pp - p).abs() < 1e-12 && (b - beta).abs() < 1e-12,
                     "{}",
-                    m.name
+                    m.constants.name
                 )
             }
             Propagator::Flat { mass2 } => assert!(p == 1.0 && mass2 == 0.0),
-            ref other => panic!("{}: {other:?}", m.name),
+            ref other => panic!("{}: {other:?}", m.constants.name),
         }
         // Raw massless backbone: dΠ/dr = (p r)^(2γ) |k|² Φ + (d γ / r) Π.
         let gamma = (1.0 - p) / p;
-        for r in [m.r_uv, (m.r_uv + m.r_ir) / 2.0, m.r_ir] {
+        for r in [
+            m.constants.r_uv,
+            (m.constants.r_uv + m.constants.r_ir) / 2.0,
+            m.constants.r_ir,
+        ] {
             assert!(close(ev(&m.backbone.friction, r), 2.0 * gamma / r, 1e-9));
             assert!(close(
                 ev(&m.backbone.laplacian, r),
@@ -163,10 +181,14 @@ fn hsv_scan_matches_paper_section_2_4_table() {
         // The affine parameter, when closed-form, against quadrature of 1/ω.
         if let Affine::ClosedForm { u, z, .. } = &m.affine {
             let inv = |r: f64| 1.0 / ev(&m.omega, r);
-            let zq = simpson(inv, m.r_ir, m.r_uv);
-            assert!(close(*z, zq, 1e-8), "{}: Z {z} vs {zq}", m.name);
-            let mid = (m.r_ir + m.r_uv) / 2.0;
-            assert!(close(ev(u, mid), simpson(inv, m.r_ir, mid) / zq, 1e-8));
+            let zq = simpson(inv, m.constants.r_ir, m.constants.r_uv);
+            assert!(close(*z, zq, 1e-8), "{}: Z {z} vs {zq}", m.constants.name);
+            let mid = (m.constants.r_ir + m.constants.r_uv) / 2.0;
+            assert!(close(
+                ev(u, mid),
+                simpson(inv, m.constants.r_ir, mid) / zq,
+                1e-8
+            ));
         }
     }
 }
@@ -176,7 +198,7 @@ fn flat_geometry_is_flat_and_affine_is_linear() {
     let m = model(
         "model f { boundary 2 warp 1 radial 0 -> 1 field delta 1.5 backbone klein_gordon path hermite }",
     );
-    assert_eq!(m.propagator, Propagator::Flat { mass2: -0.75 });
+    assert_eq!(m.constants.propagator, Propagator::Flat { mass2: -0.75 });
     // PAPER.md §3.3 flat: dπ̃/dr = |k|² φ̃ + (2d − 2Δ) π̃ − d(d − Δ) φ̃.
     assert_eq!(m.backbone.friction.as_constant(), Some(1.0));
     assert_eq!(m.backbone.mass.as_constant(), Some(-1.0));
@@ -186,7 +208,7 @@ fn flat_geometry_is_flat_and_affine_is_linear() {
     };
     assert_eq!(*z, 1.0);
     assert!(close(ev(u, 0.25), 0.25, 1e-12));
-    assert_eq!(m.encoding, Encoding::Propagator);
+    assert_eq!(m.constants.encoding, Encoding::Propagator);
 }
 
 #[test]
@@ -194,11 +216,14 @@ fn mass2_and_massless_derive_delta() {
     let m = model(
         "model m { boundary 2 warp exp(r) radial 0 -> 1 field mass2 -0.75 backbone off path linear }",
     );
-    assert_eq!((m.delta, m.nu), (1.5, 0.5));
+    assert_eq!((m.constants.delta, m.constants.nu), (1.5, 0.5));
     let m = model(
         "model m { boundary 2 warp exp(r) radial 0 -> 1 field massless backbone off path linear }",
     );
-    assert_eq!((m.delta, m.m2, m.nu), (2.0, 0.0, 1.0));
+    assert_eq!(
+        (m.constants.delta, m.constants.m2, m.constants.nu),
+        (2.0, 0.0, 1.0)
+    );
 }
 
 #[test]
@@ -208,12 +233,12 @@ fn numerical_fallbacks() {
         "model m { boundary 2 warp exp(r^2) + 1 radial 0 -> 1 field delta 1.5 backbone klein_gordon path hermite encoding none }",
     );
     assert_eq!(m.affine, Affine::Numerical);
-    assert_eq!(m.propagator, Propagator::Numerical);
+    assert_eq!(m.constants.propagator, Propagator::Numerical);
     // Shifted AdS: f'/f = 1 but ξ = |k| e^(-r) would be off by e^c.
     let m = model(
         "model m { boundary 2 warp exp(r + 1) radial 0 -> 1 field delta 1.5 backbone off path linear }",
     );
-    assert_eq!(m.propagator, Propagator::Numerical);
+    assert_eq!(m.constants.propagator, Propagator::Numerical);
 }
 
 #[test]
@@ -223,10 +248,16 @@ fn signature_is_stable_and_discriminating() {
         "model other_name { boundary 2 warp exp(r) radial 0 -> 1 field delta 1.5 backbone klein_gordon path hermite }",
     );
     assert_eq!(
-        a.signature, b.signature,
+        a.constants.signature, b.constants.signature,
         "the name is not part of the physics"
     );
-    assert_eq!(a.signature.len(), 64);
-    assert_ne!(a.signature, ads("2", "hermite affine").signature);
-    assert_ne!(a.signature, ads("1.5", "linear").signature);
+    assert_eq!(a.constants.signature.len(), 64);
+    assert_ne!(
+        a.constants.signature,
+        ads("2", "hermite affine").constants.signature
+    );
+    assert_ne!(
+        a.constants.signature,
+        ads("1.5", "linear").constants.signature
+    );
 }

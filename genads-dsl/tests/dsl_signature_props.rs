@@ -83,8 +83,8 @@ proptest! {
         prop_assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(&b) {
             prop_assert_eq!(
-                &x.signature, &y.signature,
-                "{} {}: `{}` vs `{}`\n{}\n{}", file, x.name, warp, rewritten,
+                &x.constants.signature, &y.constants.signature,
+                "{} {}: `{}` vs `{}`\n{}\n{}", file, x.constants.name, warp, rewritten,
                 genads_dsl::signature::canonical_form(x), genads_dsl::signature::canonical_form(y)
             );
             prop_assert_eq!(render(x, Format::Text), render(y, Format::Text));
@@ -98,7 +98,11 @@ fn different_warps_differ() {
         let a = derive(&template, &warp);
         let b = derive(&template, &format!("({warp}) * 1001 / 1000"));
         for (x, y) in a.iter().zip(&b) {
-            assert_ne!(x.signature, y.signature, "{file} {}", x.name);
+            assert_ne!(
+                x.constants.signature, y.constants.signature,
+                "{file} {}",
+                x.constants.name
+            );
         }
     }
 }
@@ -113,10 +117,10 @@ fn every_rewrite_is_exercised_on_its_own() {
             for y in AUX {
                 let b = derive(&template, &rewrite(&warp, k, y));
                 for (x, z) in a.iter().zip(&b) {
-                    if x.signature != z.signature {
+                    if x.constants.signature != z.constants.signature {
                         bad.push(format!(
                             "{file} {}: rewrite {k} with {y}: {}",
-                            x.name,
+                            x.constants.name,
                             rewrite(&warp, k, y)
                         ));
                     }

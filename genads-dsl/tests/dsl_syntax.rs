@@ -18,11 +18,11 @@ fn one_line_semicolons_and_comments_are_equivalent() {
     let line = "model m { boundary 2 warp exp ( r ) radial 0 - > 1 field delta 1.5 backbone klein_gordon path hermite }";
     let semis = "model m { boundary 2; warp exp(r); /* block */ radial 0 -> 1; field delta 1.5; backbone klein_gordon stabilised; path hermite affine; }";
     let a = one(multi);
-    assert_eq!(a.signature, one(semis).signature);
+    assert_eq!(a.constants.signature, one(semis).constants.signature);
     // `- >` is not an arrow: Rust's tokenizer keeps `->` together, and so does the grammar.
     assert!(compile(line, "t").is_err());
     let line = line.replace("- >", "->");
-    assert_eq!(a.signature, one(&line).signature);
+    assert_eq!(a.constants.signature, one(&line).constants.signature);
 }
 
 #[test]
@@ -30,19 +30,34 @@ fn defaults_of_optional_statements() {
     let m = one(
         "model m { boundary 2 warp exp(r) radial 0 -> 1 field delta 1.5 backbone off path linear }",
     );
-    assert_eq!((m.prior.phi.scale, m.prior.phi.sobolev_power), (1.0, 0.0));
-    assert_eq!((m.prior.pi.scale, m.prior.pi.sobolev_power), (0.55, 0.0));
-    assert_eq!(m.encoding, Encoding::Propagator);
-    assert_eq!((m.lift_noise, m.normalisation), (0.1, Normalisation::Clean));
-    assert!(m.omega_weighting && m.stabilised && m.alpha == 0.0);
+    assert_eq!(
+        (
+            m.constants.prior.phi.scale,
+            m.constants.prior.phi.sobolev_power
+        ),
+        (1.0, 0.0)
+    );
+    assert_eq!(
+        (
+            m.constants.prior.pi.scale,
+            m.constants.prior.pi.sobolev_power
+        ),
+        (0.55, 0.0)
+    );
+    assert_eq!(m.constants.encoding, Encoding::Propagator);
+    assert_eq!(
+        (m.constants.lift_noise, m.normalisation),
+        (0.1, Normalisation::Clean)
+    );
+    assert!(m.constants.omega_weighting && m.constants.stabilised && m.constants.alpha == 0.0);
 }
 
 #[test]
 fn path_hermite_followed_by_the_radial_statement() {
     let m = one("model m { boundary 2 warp exp(r) field delta 1.5 backbone off path hermite radial 0 -> 1 }");
-    assert_eq!(m.path, PathKind::HermiteAffine);
+    assert_eq!(m.constants.path, PathKind::HermiteAffine);
     let m = one("model m { boundary 2 warp exp(r) radial 0 -> 1 field delta 1.5 backbone off path hermite radial }");
-    assert_eq!(m.path, PathKind::HermiteRadial);
+    assert_eq!(m.constants.path, PathKind::HermiteRadial);
 }
 
 #[test]
@@ -62,11 +77,15 @@ fn params_sobolev_prior_and_product_sweeps() {
         loss unweighted
     }";
     let models = compile(src, "t.genads").unwrap_or_else(|d| panic!("{d}"));
-    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<&str> = models.iter().map(|m| m.constants.name.as_str()).collect();
     assert_eq!(names, ["m_Δ1.5_s1", "m_Δ1.5_s2", "m_Δ2_s1", "m_Δ2_s2"]);
     let m = &models[1];
     assert_eq!(
-        (m.delta, m.r_uv, m.prior.phi.sobolev_power),
+        (
+            m.constants.delta,
+            m.constants.r_uv,
+            m.constants.prior.phi.sobolev_power
+        ),
         (1.5, 0.5, 2.0)
     );
     assert_eq!(
@@ -74,7 +93,7 @@ fn params_sobolev_prior_and_product_sweeps() {
         vec![("d0".into(), 2.0), ("Δ".into(), 1.5), ("s".into(), 2.0)]
     );
     assert_eq!(m.normalisation, Normalisation::Reference);
-    assert!(!m.omega_weighting);
+    assert!(!m.constants.omega_weighting);
 }
 
 #[test]
@@ -89,7 +108,7 @@ fn select_reports_available_names() {
     let err = select(models.clone(), Some("x")).unwrap_err();
     assert_eq!(err, "no model named `x`; available: m_p1, m_p2");
     assert_eq!(
-        select(models, Some("m_p2")).map(|m| m.name),
+        select(models, Some("m_p2")).map(|m| m.constants.name),
         Ok("m_p2".to_string())
     );
 }

@@ -1,9 +1,9 @@
 //! `genads_model!`: compiles a `.genads` model into a specialised type implementing the runtime's
 //! physics trait (`genads::runtime::Physics`).
 //!
-//! All mathematics comes from `genads-dsl` (parsing, validation, derivation, and the code
-//! generator `genads_dsl::codegen`); this crate only reads the input, maps errors to spans and
-//! turns the generated text into tokens.
+//! All mathematics comes from `genads-dsl` (parsing, validation, derivation, and the lowering to
+//! the typed IR `genads_dsl::ir`); `genads-codegen` writes the IR as tokens with `quote!`. This
+//! crate only reads the input, maps errors to spans and adds the `CompiledModel` impl.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
@@ -168,7 +168,7 @@ fn select(
 ) -> Result<genads_dsl::Derived, TokenStream2> {
     let name = model.map(|m| m.value());
     if name.is_none() && models.len() > 1 {
-        let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = models.iter().map(|m| m.constants.name.as_str()).collect();
         return Err(error_at(
             span,
             &format!(
@@ -189,29 +189,22 @@ fn generate(
     origin: &str,
 ) -> Result<TokenStream2, TokenStream2> {
     let type_name = options.name.as_ref().map_or_else(
-        || genads_dsl::codegen::type_name_for(&derived.name),
+        || genads_dsl::ir::type_name_for(&derived.constants.name),
         |n| n.to_string(),
     );
-    let runtime = options.runtime.as_ref().map_or_else(
-        || genads_dsl::codegen::DEFAULT_RUNTIME_PATH.to_string(),
-        |p| p.to_string(),
-    );
+    let runtime = options
+        .runtime
+        .clone()
+        .unwrap_or_else(|| quote::quote!(::genads::runtime));
     let span = options
         .name
         .as_ref()
         .map_or(Span::call_site(), |n| n.span());
-    let code = genads_dsl::codegen::model_impl_in(derived, &type_name, &runtime)
-        .map_err(|e| error_at(span, &e.to_string()))?;
-    let internal = |e: proc_macro2::LexError| {
-        error_at(
-            Span::call_site(),
-            &format!("internal error: generated code does not parse ({e})"),
-        )
-    };
-    let code = code.parse::<TokenStream2>().map_err(internal)?;
-    let runtime = runtime.parse::<TokenStream2>().map_err(internal)?;
+    let ir =
+        genads_dsl::ir::lower(derived, &type_name).map_err(|e| error_at(span, &e.to_string()))?;
+    let code = genads_codegen::model_tokens(&ir, &runtime);
     let ty = syn::Ident::new(&type_name, span);
-    let (name, signature) = (&derived.name, &derived.signature);
+    let (name, signature) = (&derived.constants.name, &derived.constants.signature);
     Ok(quote::quote! {
         #code
         impl #runtime::abi::CompiledModel for #ty {

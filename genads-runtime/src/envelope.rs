@@ -46,9 +46,9 @@ impl EnvelopeSpec {
     /// The spec of a derived model (ε = [`REFERENCE_EPS`]).
     pub fn from_derived(d: &Derived) -> Self {
         Self {
-            propagator: d.propagator.clone(),
-            r_uv: d.r_uv,
-            inv_f2_uv: d.inv_f2.eval_r(d.r_uv).unwrap_or(1.0),
+            propagator: d.constants.propagator.clone(),
+            r_uv: d.constants.r_uv,
+            inv_f2_uv: d.inv_f2.eval_r(d.constants.r_uv).unwrap_or(1.0),
             normalisation: d.normalisation,
             eps: REFERENCE_EPS,
         }

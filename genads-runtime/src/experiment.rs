@@ -304,7 +304,7 @@ impl Experiment {
         if config.train_size == 0 {
             return Err(Error::Invalid("the training set must not be empty".into()));
         }
-        let encoding = derived.encoding;
+        let encoding = derived.constants.encoding;
         let physics = Interpreted::new(derived)?;
         if let Some(images) = images {
             return Self::build_images(config, physics, encoding, images);

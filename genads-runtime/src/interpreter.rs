@@ -28,7 +28,6 @@ enum AffineImpl {
 #[derive(Debug, Clone)]
 pub struct Interpreted {
     derived: Derived,
-    constants: Constants,
     affine: AffineImpl,
     envelope: EnvelopeSpec,
 }
@@ -43,18 +42,17 @@ impl Interpreted {
     /// to a finite number at r_IR, r_UV and the midpoint; tabulates ∫ds/ω when no closed form
     /// exists.
     pub fn new(derived: Derived) -> Result<Self> {
-        let constants = Constants::from_derived(&derived);
-        let (r0, r1) = (derived.r_ir, derived.r_uv);
+        let (r0, r1) = (derived.constants.r_ir, derived.constants.r_uv);
         if !(r0.is_finite() && r1.is_finite()) || r0 == r1 {
             return Err(Error::Invalid(format!(
                 "model `{}`: radial range [{r0}, {r1}] is empty or not finite",
-                derived.name
+                derived.constants.name
             )));
         }
-        if !derived.alpha.is_finite() {
+        if !derived.constants.alpha.is_finite() {
             return Err(Error::Invalid(format!(
                 "model `{}`: α is not finite",
-                derived.name
+                derived.constants.name
             )));
         }
         let affine = match &derived.affine {
@@ -74,7 +72,7 @@ impl Interpreted {
                 if !(z.is_finite() && z != 0.0) {
                     return Err(Error::Invalid(format!(
                         "model `{}`: ∫ds/ω over the radial range is {z}",
-                        derived.name
+                        derived.constants.name
                     )));
                 }
                 AffineImpl::Table { table, z }
@@ -83,7 +81,6 @@ impl Interpreted {
         let envelope = EnvelopeSpec::from_derived(&derived);
         let model = Self {
             derived,
-            constants,
             affine,
             envelope,
         };
@@ -128,7 +125,7 @@ impl Interpreted {
 
 impl Physics for Interpreted {
     fn constants(&self) -> &Constants {
-        &self.constants
+        &self.derived.constants
     }
 
     /// Coefficients at r; NaN where an expression cannot be evaluated (outside the model's
@@ -154,7 +151,7 @@ impl Physics for Interpreted {
     /// Closed-form envelopes by family ([`EnvelopeSpec`], in the model's normalisation); the
     /// `Numerical` family integrates this model's radial mode equation from the deep IR.
     fn envelope(&self, k_abs: f64) -> Result<(f64, f64)> {
-        match self.constants.propagator {
+        match self.derived.constants.propagator {
             Propagator::Numerical => numerical_envelope_of(self, k_abs),
             _ => self.envelope.eval(k_abs),
         }

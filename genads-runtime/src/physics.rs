@@ -9,79 +9,10 @@ pub mod fused;
 use crate::{Error, Result};
 use candle_core::Tensor;
 pub use genads_dsl::derived::{Encoding, PathKind, Prior, PriorComponent, Propagator};
-use genads_dsl::Derived;
 
-/// Constants of a derived model (everything that is not a function of r).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Constants {
-    /// Model name.
-    pub name: String,
-    /// Derived signature (hash of the canonical derived form).
-    pub signature: String,
-    /// Boundary dimension d.
-    pub d: u32,
-    /// Scaling dimension Δ.
-    pub delta: f64,
-    /// ν = Δ − d/2.
-    pub nu: f64,
-    /// m² = Δ(Δ − d).
-    pub m2: f64,
-    /// r at t = 0.
-    pub r_ir: f64,
-    /// r at t = 1.
-    pub r_uv: f64,
-    /// Backbone scale α.
-    pub alpha: f64,
-    /// UV-stabilised variables in use.
-    pub stabilised: bool,
-    /// Interpolation path.
-    pub path: PathKind,
-    /// IR prior.
-    pub prior: Prior,
-    /// Data encoding.
-    pub encoding: Encoding,
-    /// Propagator family (decides the envelope algorithm).
-    pub propagator: Propagator,
-    /// Lift-noise σ on π̃.
-    pub lift_noise: f64,
-    /// Loss weighted by ω(r_t).
-    pub omega_weighting: bool,
-    /// Where f vanishes beyond r_IR (the numerical propagator starts there on the regular branch).
-    pub ir_tip: Option<f64>,
-}
-
-impl Constants {
-    /// The constants of a derived model (copied field by field; nothing is recomputed).
-    pub fn from_derived(derived: &Derived) -> Self {
-        Self {
-            name: derived.name.clone(),
-            signature: derived.signature.clone(),
-            d: derived.d,
-            delta: derived.delta,
-            nu: derived.nu,
-            m2: derived.m2,
-            r_ir: derived.r_ir,
-            r_uv: derived.r_uv,
-            alpha: derived.alpha,
-            stabilised: derived.stabilised,
-            path: derived.path,
-            prior: derived.prior,
-            encoding: derived.encoding,
-            propagator: derived.propagator.clone(),
-            lift_noise: derived.lift_noise,
-            omega_weighting: derived.omega_weighting,
-            ir_tip: derived.ir_tip,
-        }
-    }
-    /// Signed radial span Δr = r_UV − r_IR.
-    pub fn span(&self) -> f64 {
-        self.r_uv - self.r_ir
-    }
-    /// r(t) = r_IR + t·Δr.
-    pub fn radius(&self, t: f64) -> f64 {
-        self.r_ir + t * self.span()
-    }
-}
+/// The constants of a model, shared with the language crate: the interpreter borrows them from
+/// its `Derived`, generated code builds them from literals.
+pub use genads_dsl::derived::Constants;
 
 /// The per-r scalar coefficients of a model.
 /// Backbone per mode: dφ/dr = π, dπ/dr = friction·π + (laplacian·|k|² + mass)·φ.

@@ -24,13 +24,14 @@ const DRY_RUN_POINTS: usize = 65;
 pub fn dry_run(m: &Derived) -> Result<(), String> {
     let physics = Interpreted::new(m.clone()).map_err(|e| e.to_string())?;
     for i in 0..DRY_RUN_POINTS {
-        let r = m.r_ir + (m.r_uv - m.r_ir) * i as f64 / (DRY_RUN_POINTS - 1) as f64;
+        let r = m.constants.r_ir
+            + (m.constants.r_uv - m.constants.r_ir) * i as f64 / (DRY_RUN_POINTS - 1) as f64;
         physics.try_radial(r).map_err(|e| e.to_string())?;
-        if m.path == genads_dsl::derived::PathKind::HermiteAffine {
+        if m.constants.path == genads_dsl::derived::PathKind::HermiteAffine {
             physics.try_affine(r).map_err(|e| e.to_string())?;
         }
     }
-    if m.encoding == genads_dsl::derived::Encoding::Propagator {
+    if m.constants.encoding == genads_dsl::derived::Encoding::Propagator {
         let grids = [
             PointSourceConfig::default().mode_grid(),
             ImageSpectralCodec::mode_grid(28, 28),
@@ -56,7 +57,7 @@ pub fn check_file(path: &std::path::Path) -> Result<Vec<Derived>, Diagnostics> {
                 &source,
                 &origin,
                 m.spans.warp.clone(),
-                format!("model `{}` cannot be trained: {e}", m.name),
+                format!("model `{}` cannot be trained: {e}", m.constants.name),
                 Some(
                     "`check` builds what `train` builds before its first step (coefficients and \
                      affine parameter on the radial range, propagator envelopes on the data's \
@@ -80,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for path in &args.files {
         match check_file(path) {
             Ok(models) => {
-                let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                let names: Vec<&str> = models.iter().map(|m| m.constants.name.as_str()).collect();
                 println!(
                     "ok {}: {} model{} ({})",
                     path.display(),

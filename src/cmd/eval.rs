@@ -78,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .evaluate_images(opened.trainer.ema_net(), n, &solver, args.seed)?;
         println!(
             "{} at step {}: {} samples ({:?}, seed {}) vs the {} test images; reference: the first {} training images",
-            opened.experiment.derived().name,
+            opened.experiment.derived().constants.name,
             opened.trainer.step_count(),
             n,
             solver,
@@ -152,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let title = format!(
         "{} at step {}: {} samples ({:?}, {seeds}) vs the first {} training points",
-        opened.experiment.derived().name,
+        opened.experiment.derived().constants.name,
         opened.trainer.step_count(),
         n,
         solver,

@@ -1,5 +1,6 @@
 //! `genads explain`.
 
+use genads_codegen::DEFAULT_RUNTIME_PATH;
 use genads_dsl::explain::{render, Format};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +52,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!();
         }
         print!("{}", render(m, format));
+        if format == Format::Rust {
+            // The type `genads_model!` generates for this model.
+            let type_name = genads_dsl::ir::type_name_for(&m.constants.name);
+            let code = genads_codegen::model_source(m, &type_name, DEFAULT_RUNTIME_PATH)?;
+            print!("\n{code}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let title = format!(
             "{}: {} samples",
-            opened.experiment.derived().name,
+            opened.experiment.derived().constants.name,
             points.len()
         );
         plot::samples_over_checkerboard(&points, &title, &out)

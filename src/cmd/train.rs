@@ -162,7 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     println!(
         "training `{}` on {} ({} preset, {planned}, batch {}) -> {}",
-        run.experiment.derived().name,
+        run.experiment.derived().constants.name,
         run.experiment.config.data,
         config.preset,
         config.batch_size,
@@ -352,7 +352,7 @@ fn refuse_changes(
         );
     }
     if let Some(net) = &args.net {
-        let net = net.for_backbone(model.derived().alpha != 0.0);
+        let net = net.for_backbone(model.derived().constants.alpha != 0.0);
         if net != stored.net {
             changed.push(format!(
                 "--net (the run's: {})",

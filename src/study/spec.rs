@@ -345,7 +345,7 @@ impl Study {
             let origin = model_path.display().to_string();
             let derived = genads_dsl::compile(&source, &origin)
                 .map_err(|d| invalid(&key, format!("does not compile:\n{d}")))?;
-            let names: Vec<String> = derived.into_iter().map(|d| d.name).collect();
+            let names: Vec<String> = derived.into_iter().map(|d| d.constants.name).collect();
             let chosen: Vec<String> = match &entry.model {
                 Some(m) if names.contains(m) => vec![m.clone()],
                 Some(m) => {

@@ -7,7 +7,7 @@ fn names(file: &str) -> Vec<String> {
         .join("models")
         .join(file);
     match genads::dsl::compile_file(&path) {
-        Ok(models) => models.into_iter().map(|m| m.name).collect(),
+        Ok(models) => models.into_iter().map(|m| m.constants.name).collect(),
         Err(d) => panic!("{file}:\n{d}"),
     }
 }
@@ -95,33 +95,47 @@ fn paper_models_have_the_paper_settings() {
     };
     let m1 = load("ads_kg_hermite.genads");
     assert_eq!(
-        (m1.path, m1.alpha, m1.encoding),
+        (m1.constants.path, m1.constants.alpha, m1.constants.encoding),
         (PathKind::HermiteAffine, 1.0, Encoding::Propagator)
     );
     let m2 = load("ads_kg_linear.genads");
-    assert_eq!((m2.path, m2.alpha), (PathKind::Linear, 1.0));
+    assert_eq!(
+        (m2.constants.path, m2.constants.alpha),
+        (PathKind::Linear, 1.0)
+    );
     let m3 = load("ads_linear.genads");
     assert_eq!(
-        (m3.path, m3.alpha, m3.encoding),
+        (m3.constants.path, m3.constants.alpha, m3.constants.encoding),
         (PathKind::Linear, 0.0, Encoding::Propagator)
     );
     let m4 = load("baseline.genads");
     assert_eq!(
-        (m4.path, m4.alpha, m4.encoding),
+        (m4.constants.path, m4.constants.alpha, m4.constants.encoding),
         (PathKind::Linear, 0.0, Encoding::None)
     );
     assert!(
-        m4.omega_weighting,
+        m4.constants.omega_weighting,
         "the baseline keeps ω = e^(2r) weighting (PAPER.md §10.5)"
     );
     assert_eq!(m4.omega.eval_r(0.5).ok(), Some(1f64.exp()));
     let fm = load("flow_matching.genads");
-    assert!(!fm.omega_weighting && fm.alpha == 0.0 && fm.encoding == Encoding::None);
+    assert!(
+        !fm.constants.omega_weighting
+            && fm.constants.alpha == 0.0
+            && fm.constants.encoding == Encoding::None
+    );
     for m in [&m1, &m2, &m3, &m4, &fm] {
         assert_eq!(
-            (m.prior.phi.scale, m.prior.pi.scale, m.lift_noise),
+            (
+                m.constants.prior.phi.scale,
+                m.constants.prior.pi.scale,
+                m.constants.lift_noise
+            ),
             (1.0, 0.55, 0.1)
         );
-        assert_eq!((m.r_ir, m.r_uv, m.d), (0.0, 1.0, 2));
+        assert_eq!(
+            (m.constants.r_ir, m.constants.r_uv, m.constants.d),
+            (0.0, 1.0, 2)
+        );
     }
 }

@@ -55,7 +55,10 @@ fn hsv_at_p_1_and_the_flat_slice_derive_and_train_alike() {
         &format!("param p in [1.0] {FLAT_CONFIGURATION}"),
     );
     let flat = model("flat", "1", FLAT_CONFIGURATION);
-    assert_eq!(hsv.derived().signature, flat.derived().signature);
+    assert_eq!(
+        hsv.derived().constants.signature,
+        flat.derived().constants.signature
+    );
     let tmp = tempfile::tempdir().unwrap();
     let a = train_and_sample(&hsv, &tmp.path().join("hsv"));
     let b = train_and_sample(&flat, &tmp.path().join("flat"));

@@ -45,8 +45,8 @@ fn interpreted_and_compiled_models_train_and_sample_alike() {
     let compiled = Model::compiled::<AdsKgLinear>().unwrap();
     assert!(compiled.is_compiled() && !interpreted.is_compiled());
     assert_eq!(
-        compiled.derived().signature,
-        interpreted.derived().signature
+        compiled.derived().constants.signature,
+        interpreted.derived().constants.signature
     );
 
     let request = TrainRequest {

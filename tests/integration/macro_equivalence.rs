@@ -66,8 +66,8 @@ fn every_model_in_models_dir_is_covered() {
         let file = format!("models/{}", path.file_name().unwrap().to_string_lossy());
         let source = std::fs::read_to_string(&path).unwrap();
         for d in genads::dsl::compile(&source, &file).unwrap_or_else(|e| panic!("{e}")) {
-            if !COVERED.contains(&(file.as_str(), d.name.as_str())) {
-                missing.push(format!("{file}: {}", d.name));
+            if !COVERED.contains(&(file.as_str(), d.constants.name.as_str())) {
+                missing.push(format!("{file}: {}", d.constants.name));
             }
         }
     }
@@ -82,6 +82,9 @@ fn default_type_name_and_signature() {
     // Default name = UpperCamelCase of the model name; SIGNATURE = the derived signature.
     genads::genads_model!(file = "models/ads_kg_linear.genads");
     let reference = interpreted("models/ads_kg_linear.genads", None);
-    assert_eq!(AdsKgLinear::SIGNATURE, reference.derived().signature);
+    assert_eq!(
+        AdsKgLinear::SIGNATURE,
+        reference.derived().constants.signature
+    );
     assert_eq!(AdsKgLinear::NAME, "ads_kg_linear");
 }

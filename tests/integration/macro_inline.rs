@@ -142,7 +142,7 @@ fn check_inline<M: CompiledModel>(file: &str, name: &str) {
     check_scalars(&M::default(), M::SIGNATURE, &reference);
     assert_eq!(
         M::default().constants().signature,
-        reference.derived().signature
+        reference.derived().constants.signature
     );
     assert_eq!(M::ORIGIN, "<inline>");
 }

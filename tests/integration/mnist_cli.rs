@@ -230,12 +230,12 @@ fn mnist_model_files_have_the_paper_settings() {
     for (file, path, alpha, encoding) in cases {
         let m = load(file);
         assert_eq!(
-            (m.path, m.alpha, m.encoding),
+            (m.constants.path, m.constants.alpha, m.constants.encoding),
             (path, alpha, encoding),
             "{file}"
         );
         // Sobolev IR prior (PAPER.md §5.1): c_φ = 1, c_π = 0.55, s = 1; lift σ = 0.1.
-        let p = &m.prior;
+        let p = &m.constants.prior;
         assert_eq!(
             (
                 p.phi.scale,
@@ -246,6 +246,6 @@ fn mnist_model_files_have_the_paper_settings() {
             (1.0, 1.0, 0.55, 1.0),
             "{file}"
         );
-        assert_eq!(m.lift_noise, 0.1, "{file}");
+        assert_eq!(m.constants.lift_noise, 0.1, "{file}");
     }
 }

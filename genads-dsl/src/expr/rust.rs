@@ -1,47 +1,14 @@
-//! Machine-facing printers: Rust source (`to_rust`, `to_rust_cse`) and the canonical serialisation.
+//! Machine-facing forms: lowering to typed straight-line code ([`crate::ir::Scalar`], printed as
+//! Rust by `to_rust` and `to_rust_cse`) and the canonical serialisation.
 
 use super::print::display_terms;
 use super::{Expr, Func, Number};
+use crate::ir::{Binding, Method, Scalar, StraightLine};
 use std::collections::HashMap;
 
-// Precedence of emitted Rust expressions.
-const ADD: u8 = 1;
-const MUL: u8 = 2;
-const UNARY: u8 = 3;
-const PRIMARY: u8 = 4;
-
-/// An f64 literal that type-checks as f64 (`2.0_f64`, `1.5_f64`, `1e-7_f64`).
-fn rust_lit(v: f64) -> (String, u8) {
-    if v.is_nan() {
-        return ("f64::NAN".into(), PRIMARY);
-    }
-    if v.is_infinite() {
-        let s = if v > 0.0 {
-            "f64::INFINITY"
-        } else {
-            "f64::NEG_INFINITY"
-        };
-        return (s.into(), PRIMARY);
-    }
-    let v = if v == 0.0 { 0.0 } else { v };
-    let body = if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{:.1}_f64", v)
-    } else {
-        format!("{v:?}_f64")
-    };
-    (body, if v < 0.0 { UNARY } else { PRIMARY })
-}
-
-fn paren((s, p): (String, u8), need: u8) -> String {
-    if p < need {
-        format!("({s})")
-    } else {
-        s
-    }
-}
-
-/// The Rust printer; with `cse` set, shared sub-expressions become `let` bindings.
-struct RustPrinter<'a> {
+/// Lowers expressions to straight-line [`Scalar`] code; with `cse` set, compound sub-expressions
+/// that occur at least twice become `__cseN` bindings, computed once.
+struct Lowering<'a> {
     symbol: &'a dyn Fn(&str) -> String,
     cse: Option<Cse>,
 }
@@ -49,136 +16,105 @@ struct RustPrinter<'a> {
 struct Cse {
     counts: HashMap<String, usize>,
     names: HashMap<String, String>,
-    lets: Vec<String>,
+    bindings: Vec<Binding>,
 }
 
-impl RustPrinter<'_> {
-    fn expr(&mut self, e: &Expr) -> (String, u8) {
+impl Lowering<'_> {
+    fn expr(&mut self, e: &Expr) -> Scalar {
         let compound = !matches!(e, Expr::Num(_) | Expr::Pi | Expr::Sym(_));
         if compound {
             if let Some(cse) = &self.cse {
                 let k = key(e);
                 if cse.counts.get(&k).copied().unwrap_or(0) >= 2 {
                     if let Some(name) = cse.names.get(&k) {
-                        return (name.clone(), PRIMARY);
+                        return Scalar::Var(name.clone());
                     }
-                    let code = self.render(e).0;
+                    let value = self.lower(e);
                     if let Some(cse) = &mut self.cse {
-                        let name = format!("__cse{}", cse.lets.len());
-                        cse.lets.push(format!("let {name}: f64 = {code};"));
+                        let name = format!("__cse{}", cse.bindings.len());
+                        cse.bindings.push(Binding {
+                            name: name.clone(),
+                            value,
+                        });
                         cse.names.insert(k, name.clone());
-                        return (name, PRIMARY);
+                        return Scalar::Var(name);
                     }
                 }
             }
         }
-        self.render(e)
+        self.lower(e)
     }
 
-    fn render(&mut self, e: &Expr) -> (String, u8) {
+    fn lower(&mut self, e: &Expr) -> Scalar {
         match e {
-            Expr::Num(v) => rust_lit(v.to_f64()),
-            Expr::Pi => ("std::f64::consts::PI".into(), PRIMARY),
-            Expr::Sym(s) => ((self.symbol)(s), PRIMARY),
-            Expr::Add(ts) if ts.is_empty() => rust_lit(0.0),
-            Expr::Add(ts) => {
-                let mut out = String::new();
-                for (i, t) in display_terms(ts).into_iter().enumerate() {
-                    let code = self.expr(t);
-                    if i == 0 {
-                        out.push_str(&paren(code, ADD));
-                    } else if let Some(rest) = code.0.strip_prefix('-').filter(|_| code.1 >= MUL) {
-                        // `a + -b` reads as `a - b`; safe because `rest` binds at least as tightly
-                        // as a product (a leading unary minus applies to its first factor).
-                        out.push_str(" - ");
-                        out.push_str(rest);
-                    } else {
-                        out.push_str(" + ");
-                        out.push_str(&paren(code, MUL));
-                    }
-                }
-                (out, ADD)
-            }
+            Expr::Num(v) => Scalar::Lit(v.to_f64()),
+            Expr::Pi => Scalar::Pi,
+            Expr::Sym(s) => Scalar::Var((self.symbol)(s)),
+            Expr::Add(ts) if ts.is_empty() => Scalar::Lit(0.0),
+            Expr::Add(ts) => Scalar::Sum(
+                display_terms(ts)
+                    .into_iter()
+                    .map(|t| self.expr(t))
+                    .collect(),
+            ),
             Expr::Mul(fs) => {
+                // x^(−k) for a small positive integer k divides instead of multiplying.
                 let mut num = Vec::new();
                 let mut den = Vec::new();
-                let mut den_pows: Vec<Expr> = Vec::new();
                 for f in fs {
                     match f {
-                        Expr::Pow(b, x) if x.is_int(-1) => den.push(b.as_ref()),
+                        Expr::Pow(b, x) if x.is_int(-1) => den.push(b.as_ref().clone()),
                         Expr::Pow(b, x)
                             if x.as_number().is_some_and(|v| {
                                 v.is_negative() && v.is_integer() && v.to_f64() >= -64.0
                             }) =>
                         {
                             let k = x.as_number().map(|v| v.neg()).unwrap_or(Number::int(1));
-                            den_pows.push(Expr::Pow(b.clone(), Box::new(Expr::Num(k))));
+                            den.push(Expr::Pow(b.clone(), Box::new(Expr::Num(k))));
                         }
                         other => num.push(other),
                     }
                 }
-                let den_pows_ref: Vec<&Expr> = den_pows.iter().collect();
-                den.extend(den_pows_ref);
-                let mut out = String::new();
-                let mut neg = false;
-                let mut first = true;
-                for (i, f) in num.iter().enumerate() {
-                    if i == 0 && f.is_int(-1) && num.len() > 1 {
-                        neg = true;
-                        continue;
-                    }
-                    let code = self.expr(f);
-                    if !first {
-                        out.push_str(" * ");
-                    }
-                    out.push_str(&paren(code, if first { UNARY } else { UNARY + 1 }));
-                    first = false;
+                let negate = num.len() > 1 && num[0].is_int(-1);
+                let mut factors: Vec<Scalar> = num
+                    .iter()
+                    .skip(usize::from(negate))
+                    .map(|f| self.expr(f))
+                    .collect();
+                if factors.is_empty() {
+                    factors.push(Scalar::Lit(1.0));
                 }
-                if first {
-                    out.push_str("1.0_f64");
+                let divisors = den.iter().map(|d| self.expr(d)).collect();
+                Scalar::Product {
+                    negate,
+                    factors,
+                    divisors,
                 }
-                for b in den {
-                    let code = self.expr(b);
-                    out.push_str(" / ");
-                    out.push_str(&paren(code, PRIMARY));
-                }
-                if neg {
-                    out.insert(0, '-');
-                }
-                (out, MUL)
             }
             Expr::Pow(b, x) => {
-                let base = self.expr(b);
-                let base = paren(base, PRIMARY);
+                let base = Box::new(self.expr(b));
                 match x.num_value() {
-                    Some(0.5) => (format!("{base}.sqrt()"), PRIMARY),
-                    Some(v) if v.fract() == 0.0 && v.abs() <= 64.0 => {
-                        (format!("{base}.powi({})", v as i32), PRIMARY)
-                    }
-                    _ => {
-                        let exp = self.expr(x).0;
-                        (format!("{base}.powf({exp})"), PRIMARY)
-                    }
+                    Some(0.5) => Scalar::Sqrt(base),
+                    Some(v) if v.fract() == 0.0 && v.abs() <= 64.0 => Scalar::Powi(base, v as i32),
+                    _ => Scalar::Powf(base, Box::new(self.expr(x))),
                 }
             }
             Expr::Func(f, a) => {
-                let arg = self.expr(a);
-                let arg = paren(arg, PRIMARY);
-                let (m, reciprocal) = match f {
-                    Func::Exp => ("exp", false),
-                    Func::Log => ("ln", false),
-                    Func::Sqrt => ("sqrt", false),
-                    Func::Sinh => ("sinh", false),
-                    Func::Cosh => ("cosh", false),
-                    Func::Tanh => ("tanh", false),
-                    Func::Coth => ("tanh", true),
-                    Func::Sech => ("cosh", true),
-                    Func::Csch => ("sinh", true),
+                let (method, reciprocal) = match f {
+                    Func::Exp => (Method::Exp, false),
+                    Func::Log => (Method::Ln, false),
+                    Func::Sqrt => (Method::Sqrt, false),
+                    Func::Sinh => (Method::Sinh, false),
+                    Func::Cosh => (Method::Cosh, false),
+                    Func::Tanh => (Method::Tanh, false),
+                    Func::Coth => (Method::Tanh, true),
+                    Func::Sech => (Method::Cosh, true),
+                    Func::Csch => (Method::Sinh, true),
                 };
-                if reciprocal {
-                    (format!("(1.0_f64 / {arg}.{m}())"), PRIMARY)
-                } else {
-                    (format!("{arg}.{m}()"), PRIMARY)
+                Scalar::Call {
+                    method,
+                    arg: Box::new(self.expr(a)),
+                    reciprocal,
                 }
             }
         }
@@ -190,7 +126,13 @@ impl Expr {
     /// (an identifier or field access) of type f64, e.g. `|s| s.to_string()`.
     /// Example: `k2*exp(-2*r)` prints as `k2 * (-2.0_f64 * r).exp()`.
     pub fn to_rust(&self, symbol: &dyn Fn(&str) -> String) -> String {
-        RustPrinter { symbol, cse: None }.expr(self).0
+        self.to_scalar(symbol).to_string()
+    }
+
+    /// The expression as a typed f64 expression tree (no shared bindings); `symbol` names the
+    /// variable each symbol becomes.
+    pub fn to_scalar(&self, symbol: &dyn Fn(&str) -> String) -> Scalar {
+        Lowering { symbol, cse: None }.expr(self)
     }
 
     /// A stable, unambiguous serialisation of the simplified form, for hashing into signatures.
@@ -262,30 +204,36 @@ fn count(e: &Expr, counts: &mut HashMap<String, usize>) {
     }
 }
 
-/// Straight-line Rust code for several outputs: `let __cseN: f64 = ...;` for every compound
-/// sub-expression that occurs at least twice (across all outputs), then `let <name>: f64 = ...;`
-/// per output, one statement per line. The expressions are printed as given (simplify first).
-pub fn to_rust_cse(exprs: &[(&str, &Expr)], symbol: &dyn Fn(&str) -> String) -> String {
+/// Straight-line code for several outputs: a `__cseN` binding for every compound sub-expression
+/// that occurs at least twice (across all outputs), then one binding per output, in order. The
+/// expressions are lowered as given (simplify first).
+pub fn straight_line(exprs: &[(&str, &Expr)], symbol: &dyn Fn(&str) -> String) -> StraightLine {
     let mut counts = HashMap::new();
     for (_, e) in exprs {
         count(e, &mut counts);
     }
-    let mut printer = RustPrinter {
+    let mut lowering = Lowering {
         symbol,
         cse: Some(Cse {
             counts,
             names: HashMap::new(),
-            lets: Vec::new(),
+            bindings: Vec::new(),
         }),
     };
-    let mut outputs = Vec::new();
-    for (name, e) in exprs {
-        let code = printer.expr(e).0;
-        outputs.push(format!("let {name}: f64 = {code};"));
+    let outputs = exprs
+        .iter()
+        .map(|(name, e)| Binding {
+            name: (*name).to_string(),
+            value: lowering.expr(e),
+        })
+        .collect();
+    StraightLine {
+        bindings: lowering.cse.map(|c| c.bindings).unwrap_or_default(),
+        outputs,
     }
-    let mut lines = printer.cse.map(|c| c.lets).unwrap_or_default();
-    lines.extend(outputs);
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
+}
+
+/// [`straight_line`] as Rust source: `let NAME: f64 = …;` per binding, one per line.
+pub fn to_rust_cse(exprs: &[(&str, &Expr)], symbol: &dyn Fn(&str) -> String) -> String {
+    straight_line(exprs, symbol).to_string()
 }

@@ -92,7 +92,7 @@ fn generated_code_names_the_runtime_only_through_the_abi() {
         let derived = genads_dsl::compile(&source, &file.display().to_string())
             .unwrap_or_else(|d| panic!("{d}"));
         for model in derived {
-            let code = genads_dsl::codegen::model_impl_in(&model, "Generated", "::rt").unwrap();
+            let code = genads_codegen::model_source(&model, "Generated", "::rt").unwrap();
             for (at, _) in code.match_indices("::rt::") {
                 let rest = &code[at + "::rt::".len()..];
                 let name: String = rest
@@ -100,7 +100,7 @@ fn generated_code_names_the_runtime_only_through_the_abi() {
                     .unwrap_or_else(|| {
                         panic!(
                             "{}: generated code names ::rt::{}",
-                            model.name,
+                            model.constants.name,
                             &rest[..40.min(rest.len())]
                         )
                     })
@@ -110,7 +110,7 @@ fn generated_code_names_the_runtime_only_through_the_abi() {
                 assert!(
                     exported.contains(&name),
                     "{}: generated code names abi::{name}, which the ABI does not export",
-                    model.name
+                    model.constants.name
                 );
             }
             checked += 1;

@@ -225,8 +225,8 @@ fn numerical_envelope_is_regular_at_an_ir_tip() {
     let src = "model tip { boundary 2 warp sinh(r) radial 0.5 -> 1 field massless \
                backbone klein_gordon raw path linear }";
     let m = genads_dsl::select(genads_dsl::compile(src, "tip").expect("compiles"), None).unwrap();
-    assert_eq!(m.propagator, Propagator::Numerical);
-    let tip = m.ir_tip.expect("the derivation finds the tip");
+    assert_eq!(m.constants.propagator, Propagator::Numerical);
+    let tip = m.constants.ir_tip.expect("the derivation finds the tip");
     assert!(tip.abs() < 1e-9, "tip at {tip}");
     let physics = Interpreted::new(m.clone()).expect("interpreted");
     let (g, h) = physics.envelope(2f64.sqrt()).expect("envelope");
@@ -239,7 +239,7 @@ fn numerical_envelope_is_regular_at_an_ir_tip() {
     for k in [0.3, 1.0, 2.5] {
         let at = |r_uv: f64| {
             let mut m = m.clone();
-            m.r_uv = r_uv;
+            m.constants.r_uv = r_uv;
             Interpreted::new(m).unwrap().envelope(k).unwrap().0
         };
         let (d1, d2) = fd(&at, 1.0, 1e-3);

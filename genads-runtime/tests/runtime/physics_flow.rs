@@ -171,7 +171,7 @@ fn full_velocity_combines_backbone_and_residual() {
         (PathKind::HermiteRadial, 0.0),
     ] {
         let mut m = ads(2, 1.5, 0.0, 2.0, path);
-        m.alpha = alpha;
+        m.constants.alpha = alpha;
         let p = interp(m);
         let v = full_velocity_t(&p, &s, &t, &res, &modes).unwrap();
         let kg = backbone_velocity(&p, &s, &[0.5, 1.5], &modes).unwrap();
@@ -283,7 +283,7 @@ fn loss_is_weighted_by_the_slice_volume() {
     plain /= 2.0;
     for weighted in [true, false] {
         let mut m = ads(2, 1.5, -1.0, 1.0, PathKind::Linear);
-        m.omega_weighting = weighted;
+        m.constants.omega_weighting = weighted;
         let p = interp(m);
         for r in [-0.7, 0.0, 0.4, 1.0] {
             let got = scalar(&flow_loss(&p, &pred, &target, &[r]).unwrap());

@@ -47,7 +47,7 @@ fn interpreted_envelopes_match_closed_forms() {
 #[test]
 fn numerical_propagator_uses_the_model_mode_equation() {
     let mut m = ads(2, 1.5, 0.0, 1.0, PathKind::Linear);
-    m.propagator = Propagator::Numerical;
+    m.constants.propagator = Propagator::Numerical;
     let p = Interpreted::new(m).unwrap();
     for k in [0.5, 2.0, 5.0] {
         let xi = k * (-1.0f64).exp();
@@ -95,7 +95,7 @@ fn every_zoo_model_runs_the_training_pipeline() {
     for file in files {
         let models = genads_dsl::compile_file(&file).unwrap_or_else(|d| panic!("{d}"));
         for derived in models {
-            let name = derived.name.clone();
+            let name = derived.constants.name.clone();
             let p = Interpreted::new(derived).unwrap_or_else(|e| panic!("{name}: {e}"));
             let (s0, s1) = (
                 state(&[3, 4, 4, 4], DType::F32, 1),

@@ -57,7 +57,7 @@ fn endpoints_are_prior_and_data() {
         [0.0; 4],
     ];
     for m in models() {
-        let name = format!("{} {:?}", m.name, m.path);
+        let name = format!("{} {:?}", m.constants.name, m.constants.path);
         let p = interp(m);
         let m0 = path_matrix(&p, 0.0).unwrap();
         let m1 = path_matrix(&p, 1.0).unwrap();
@@ -90,7 +90,7 @@ fn endpoints_are_prior_and_data() {
 fn velocity_is_the_t_derivative_and_hermite_is_on_shell() {
     let h = 1e-5;
     for m in models() {
-        let name = format!("{} {:?}", m.name, m.path);
+        let name = format!("{} {:?}", m.constants.name, m.constants.path);
         let p = interp(m);
         let span = p.constants().span();
         for t in [0.02, 0.1, 0.37, 0.5, 0.83, 0.98] {
@@ -128,7 +128,7 @@ fn velocity_is_the_t_derivative_and_hermite_is_on_shell() {
 fn tensors_apply_the_f64_matrix() {
     let ts = [0.0, 0.13, 0.5, 0.77, 1.0];
     for m in models() {
-        let name = format!("{} {:?}", m.name, m.path);
+        let name = format!("{} {:?}", m.constants.name, m.constants.path);
         let p = interp(m);
         let shape = [5usize, 2, 2, 3];
         let (s0, s1) = (state(&shape, DType::F32, 11), state(&shape, DType::F32, 12));
@@ -202,7 +202,7 @@ fn numerical_affine_matches_closed_forms() {
     ];
     for (m, u, drdu) in cases {
         assert!(matches!(m.affine, Affine::Numerical));
-        let (a, b) = (m.r_ir, m.r_uv);
+        let (a, b) = (m.constants.r_ir, m.constants.r_uv);
         let p = interp(m);
         for k in 0..=200 {
             let r = a + (b - a) * k as f64 / 200.0;
@@ -264,11 +264,11 @@ fn bad_path_inputs_are_errors() {
 #[test]
 fn bad_models_are_rejected() {
     let mut m = hsv(2, 0.5, PathKind::HermiteRadial);
-    m.r_ir = -1.0; // the range crosses the singularity at r = 0
-    m.r_uv = 1.0;
+    m.constants.r_ir = -1.0; // the range crosses the singularity at r = 0
+    m.constants.r_uv = 1.0;
     assert!(Interpreted::new(m).is_err());
     let mut m = ads(2, 1.5, 0.0, 1.0, PathKind::Linear);
-    m.r_uv = 0.0;
+    m.constants.r_uv = 0.0;
     assert!(Interpreted::new(m).is_err());
     let mut m = ads(2, 1.5, 0.0, 1.0, PathKind::Linear);
     m.backbone.mass = (genads_dsl::Expr::num(-1.0) - genads_dsl::Expr::sym("r")).log();

@@ -90,7 +90,7 @@ fn reference_envelope(reference: &Interpreted, k: f64) -> genads::runtime::Resul
     match reference.envelope(k) {
         Err(e) if e.to_string().contains("not yet") => {
             let d = reference.derived();
-            match d.propagator {
+            match d.constants.propagator {
                 genads::runtime::physics::Propagator::Numerical => {
                     envelope::numerical_envelope_of(reference, k)
                 }

@@ -4,7 +4,8 @@
 
 use candle_core::{DType, Device, Tensor};
 use genads_dsl::derived::{
-    Affine, Backbone, Derived, Encoding, Normalisation, PathKind, Prior, PriorComponent, Propagator,
+    Affine, Backbone, Constants, Derived, Encoding, Normalisation, PathKind, Prior, PriorComponent,
+    Propagator,
 };
 use genads_dsl::Expr;
 use genads_runtime::{Modes, State};
@@ -22,26 +23,31 @@ fn base(name: &str, d: u32, delta: f64, r_ir: f64, r_uv: f64) -> Derived {
         sobolev_power: 0.0,
     };
     Derived {
-        name: name.into(),
-        d,
-        delta,
-        m2: delta * (delta - d as f64),
-        nu: delta - d as f64 / 2.0,
-        massless: false,
-        r_ir,
-        r_uv,
-        alpha: 1.0,
-        stabilised: true,
-        path: PathKind::Linear,
-        prior: Prior {
-            phi: comp,
-            pi: comp,
+        constants: Constants {
+            name: name.into(),
+            signature: "test".into(),
+            d,
+            delta,
+            nu: delta - d as f64 / 2.0,
+            m2: delta * (delta - d as f64),
+            r_ir,
+            r_uv,
+            alpha: 1.0,
+            stabilised: true,
+            path: PathKind::Linear,
+            prior: Prior {
+                phi: comp,
+                pi: comp,
+            },
+            encoding: Encoding::Propagator,
+            propagator: Propagator::Numerical,
+            lift_noise: 0.0,
+            omega_weighting: true,
+            ir_tip: None,
         },
-        encoding: Encoding::Propagator,
-        lift_noise: 0.0,
+        massless: false,
         normalisation: Normalisation::Clean,
         params: vec![],
-        omega_weighting: true,
         warp: n(1.0),
         omega: n(1.0),
         omega_prime: n(0.0),
@@ -58,12 +64,9 @@ fn base(name: &str, d: u32, delta: f64, r_ir: f64, r_uv: f64) -> Derived {
             mass: n(0.0),
         },
         affine: Affine::Numerical,
-        propagator: Propagator::Numerical,
-        ir_tip: None,
         ads_radius: None,
         exact: Default::default(),
         spans: Default::default(),
-        signature: "test".into(),
     }
 }
 
@@ -71,7 +74,7 @@ fn base(name: &str, d: u32, delta: f64, r_ir: f64, r_uv: f64) -> Derived {
 pub fn ads(d: u32, delta: f64, r_ir: f64, r_uv: f64, path: PathKind) -> Derived {
     let df = d as f64;
     let mut m = base("ads", d, delta, r_ir, r_uv);
-    m.path = path;
+    m.constants.path = path;
     m.warp = r().exp();
     m.omega = (n(df) * r()).exp();
     m.omega_prime = n(df) * (n(df) * r()).exp();
@@ -85,7 +88,7 @@ pub fn ads(d: u32, delta: f64, r_ir: f64, r_uv: f64, path: PathKind) -> Derived 
     m.backbone_unstabilised = Backbone {
         friction: n(-df),
         laplacian: (n(-2.0) * r()).exp(),
-        mass: n(m.m2),
+        mass: n(m.constants.m2),
     };
     let z = ((-df * r_ir).exp() - (-df * r_uv).exp()) / df;
     m.affine = Affine::ClosedForm {
@@ -95,14 +98,14 @@ pub fn ads(d: u32, delta: f64, r_ir: f64, r_uv: f64, path: PathKind) -> Derived 
         z_exact: n(z),
         antiderivative: n(0.0),
     };
-    m.propagator = Propagator::Ads { nu: m.nu };
+    m.constants.propagator = Propagator::Ads { nu: m.constants.nu };
     m
 }
 
 /// The same AdS model in unstabilised variables Φ, Π.
 pub fn ads_unstabilised(d: u32, delta: f64, r_ir: f64, r_uv: f64) -> Derived {
     let mut m = ads(d, delta, r_ir, r_uv, PathKind::Linear);
-    m.stabilised = false;
+    m.constants.stabilised = false;
     m.backbone = m.backbone_unstabilised.clone();
     m
 }
@@ -115,9 +118,9 @@ pub fn hsv(d: u32, p: f64, path: PathKind) -> Derived {
     let (r_ir, r_uv) = (1.0 / p, (-p).exp() / p);
     let mut m = base("hsv", d, df, r_ir, r_uv);
     m.massless = true;
-    m.m2 = 0.0;
-    m.stabilised = false;
-    m.path = path;
+    m.constants.m2 = 0.0;
+    m.constants.stabilised = false;
+    m.constants.path = path;
     m.warp = (n(p) * r()).pow(n(-g));
     m.omega = (n(p) * r()).pow(n(-df * g));
     m.omega_prime = n(-df * g) / r() * (n(p) * r()).pow(n(-df * g));
@@ -131,7 +134,7 @@ pub fn hsv(d: u32, p: f64, path: PathKind) -> Derived {
     m.backbone_unstabilised = m.backbone.clone();
     m.affine = Affine::Numerical;
     let beta = (1.0 + (df - 1.0) * (1.0 - p)) / 2.0;
-    m.propagator = Propagator::PowerLaw { p, beta };
+    m.constants.propagator = Propagator::PowerLaw { p, beta };
     m
 }
 
@@ -139,9 +142,9 @@ pub fn hsv(d: u32, p: f64, path: PathKind) -> Derived {
 pub fn flat(d: u32, delta: f64, path: PathKind, alpha: f64, encoding: Encoding) -> Derived {
     let df = d as f64;
     let mut m = base("flat", d, delta, 0.0, 1.0);
-    m.path = path;
-    m.alpha = alpha;
-    m.encoding = encoding;
+    m.constants.path = path;
+    m.constants.alpha = alpha;
+    m.constants.encoding = encoding;
     m.backbone = Backbone {
         friction: n(2.0 * df - 2.0 * delta),
         laplacian: n(1.0),
@@ -154,7 +157,7 @@ pub fn flat(d: u32, delta: f64, path: PathKind, alpha: f64, encoding: Encoding) 
         z_exact: n(1.0),
         antiderivative: r(),
     };
-    m.propagator = Propagator::Flat { mass2: 0.0 };
+    m.constants.propagator = Propagator::Flat { mass2: 0.0 };
     m
 }
 
