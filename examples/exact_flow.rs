@@ -22,7 +22,7 @@ use anyhow::{bail, ensure, Context};
 use genads::runtime::candle_core::{Device, Tensor};
 use genads::runtime::data::checkerboard::Checkerboard;
 use genads::runtime::encode::DataBatch;
-use genads::runtime::experiment::{score_points, Experiment, ExperimentConfig};
+use genads::runtime::experiment::{score_points, Experiment, ExperimentConfig, PointExperiment};
 use genads::runtime::nn::peak::PeakFinder;
 use genads::runtime::physics::{PathKind, Physics, State};
 use genads::runtime::rng::{self, ChaCha8Rng};
@@ -63,8 +63,8 @@ struct ExactFlow {
 type C64 = (f64, f64);
 
 impl ExactFlow {
-    fn new(experiment: &Experiment) -> anyhow::Result<Self> {
-        let c = experiment.physics.constants();
+    fn new(experiment: &PointExperiment) -> anyhow::Result<Self> {
+        let c = experiment.physics().constants();
         ensure!(
             c.path == PathKind::Linear,
             "the exact flow is implemented for the linear path only ({} uses {:?})",
@@ -75,7 +75,7 @@ impl ExactFlow {
             c.prior.phi.sobolev_power == 0.0 && c.prior.pi.sobolev_power == 0.0,
             "the exact flow needs the uniform IR prior"
         );
-        let shape = experiment.codec.state_shape(1);
+        let shape = experiment.codec().state_shape(1);
         ensure!(
             shape.len() == 4,
             "not a point-source model (state shape {shape:?})"
@@ -83,7 +83,7 @@ impl ExactFlow {
         let (channels, k) = (shape[1] / 2, shape[2]);
         // Box fractions of two data points give the affine map between the coordinates.
         let u = experiment
-            .codec
+            .codec()
             .box_fractions(&[[0.0, 0.0], [1.0, 1.0]])
             .context("not a point-source codec")?;
         let slope = [u[1][0] - u[0][0], u[1][1] - u[0][1]];
@@ -91,7 +91,7 @@ impl ExactFlow {
         let origin = [-u[0][0] * scale[0], -u[0][1] * scale[1]];
         // The envelopes: the state of the source at the box corner (u = 0) is env(k) in every mode.
         let corner = DataBatch::Points(vec![origin]);
-        let s = experiment.codec.encode(&corner, None)?;
+        let s = experiment.codec().encode(&corner, None)?;
         let read = |t: &Tensor| -> anyhow::Result<Vec<f64>> {
             let v = t.flatten_all()?.to_vec1::<f32>()?;
             Ok(v[..k * k].iter().map(|&x| f64::from(x)).collect())
@@ -301,7 +301,7 @@ impl ExactFlow {
     }
 }
 
-fn experiment_of(path: &str) -> anyhow::Result<Experiment> {
+fn experiment_of(path: &str) -> anyhow::Result<PointExperiment> {
     let source = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let models = genads::dsl::compile(&source, path).map_err(|d| anyhow::anyhow!("{d}"))?;
     ensure!(
@@ -310,7 +310,7 @@ fn experiment_of(path: &str) -> anyhow::Result<Experiment> {
         models.len()
     );
     let name = models[0].constants.name.clone();
-    Ok(Experiment::new(ExperimentConfig::checkerboard(
+    Ok(PointExperiment::new(ExperimentConfig::checkerboard(
         source,
         path.to_string(),
         name,
@@ -342,7 +342,7 @@ fn sample(args: &[String]) -> anyhow::Result<()> {
         &solver,
         &mut rng,
         |s: State| {
-            points.extend_from_slice(experiment.codec.decode(&s.phi)?.points()?);
+            points.extend_from_slice(experiment.codec().decode(&s.phi)?.points()?);
             Ok(())
         },
     )?;
@@ -361,10 +361,13 @@ fn gap(args: &[String]) -> anyhow::Result<()> {
     let run = std::path::PathBuf::from(args.first().context("usage: exact_flow gap RUN [STATES]")?);
     let per_bin: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(256);
     let opened = genads::run::Run::open(&run, None)?;
-    let experiment = &opened.experiment;
+    let experiment = opened
+        .experiment
+        .as_points()
+        .context("the exact flow is defined for point runs")?;
     let flow = ExactFlow::new(experiment)?;
     let net = opened.trainer.ema_net();
-    let physics = &experiment.physics;
+    let physics = experiment.physics();
     let c = physics.constants();
     let dr = c.r_uv - c.r_ir;
     let mut rng = rng::seeded(7);
@@ -386,7 +389,7 @@ fn gap(args: &[String]) -> anyhow::Result<()> {
             pi: ((&s0.pi * (1.0 - t))? + (&s1.pi * t)?)?,
         };
         let times = vec![t; per_bin];
-        let residual = network_residual(physics, net, &experiment.modes, &st, &times)?;
+        let residual = network_residual(physics, net, experiment.modes(), &st, &times)?;
         // The exact residual: the exact velocity minus the backbone's share α·Δr·V_KG.
         let exact = flow.velocity(&st, t)?;
         let zero = State {
@@ -394,7 +397,7 @@ fn gap(args: &[String]) -> anyhow::Result<()> {
             pi: st.pi.zeros_like()?,
         };
         let backbone =
-            genads::runtime::flow::velocity_t(physics, &st, &times, &zero, &experiment.modes)?;
+            genads::runtime::flow::velocity_t(physics, &st, &times, &zero, experiment.modes())?;
         let target_phi = (&exact.phi - &backbone.phi)?;
         let target_pi = (&exact.pi - &backbone.pi)?;
         let omega = physics.radial(c.r_ir + t * dr).omega;
@@ -427,7 +430,10 @@ fn hybrid(args: &[String], exact_early: bool) -> anyhow::Result<()> {
     let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let steps: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(25);
     let opened = genads::run::Run::open(&run, None)?;
-    let experiment = &opened.experiment;
+    let experiment = opened
+        .experiment
+        .as_points()
+        .context("the exact flow is defined for point runs")?;
     let flow = ExactFlow::new(experiment)?;
     let net = opened.trainer.ema_net();
     let mut rng = rng::seeded(1);
@@ -441,9 +447,9 @@ fn hybrid(args: &[String], exact_early: bool) -> anyhow::Result<()> {
                     .map_err(|e| genads::runtime::Error::Invalid(e.to_string()))
             } else {
                 genads::runtime::sample::flow_velocity(
-                    &experiment.physics,
+                    experiment.physics(),
                     net,
-                    &experiment.modes,
+                    experiment.modes(),
                     s,
                     t,
                 )
@@ -454,7 +460,7 @@ fn hybrid(args: &[String], exact_early: bool) -> anyhow::Result<()> {
         &Solver::Rk4 { steps },
         &mut rng,
         |s: State| {
-            points.extend_from_slice(experiment.codec.decode(&s.phi)?.points()?);
+            points.extend_from_slice(experiment.codec().decode(&s.phi)?.points()?);
             Ok(())
         },
     )?;

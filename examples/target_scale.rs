@@ -13,7 +13,7 @@
 
 use anyhow::Context;
 use genads::runtime::candle_core::Tensor;
-use genads::runtime::experiment::{Experiment, ExperimentConfig};
+use genads::runtime::experiment::{Experiment, ExperimentConfig, PointExperiment};
 use genads::runtime::physics::{Physics, State};
 use genads::runtime::rng;
 
@@ -59,12 +59,12 @@ fn main() -> anyhow::Result<()> {
         "tgt max/min"
     );
     for derived in models {
-        let experiment = Experiment::new(ExperimentConfig::checkerboard(
+        let experiment = PointExperiment::new(ExperimentConfig::checkerboard(
             source.clone(),
             path.clone(),
             derived.constants.name.clone(),
         ))?;
-        let physics = &experiment.physics;
+        let physics = experiment.physics();
         let c = physics.constants();
         let mut rng = rng::seeded(3);
         for t in [0.05, 0.25, 0.5, 0.75, 0.95] {
@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<()> {
                 &s0,
                 &s1,
                 &times,
-                &experiment.modes,
+                experiment.modes(),
             )?;
             let backbone = State {
                 phi: (&sample.velocity.phi - &target.phi)?,

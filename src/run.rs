@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use genads_dsl::Derived;
-use genads_runtime::experiment::{DataSet, Experiment, ExperimentConfig};
+use genads_runtime::experiment::{self, DataSet, EvalDefaults, Experiment, ExperimentConfig};
 use genads_runtime::nn::{NetConfig, Preset, VelocityNet};
 use genads_runtime::physics::{CompiledModel, Physics};
 use genads_runtime::plot::{self, CurveStyle};
@@ -68,24 +68,16 @@ pub struct RunRecord {
 /// Step cap of an adaptive (dopri5) evaluation.
 pub const DOPRI5_MAX_STEPS: usize = 100_000;
 
-/// Default steps of a fixed-step solver: the paper's 100 for point data, 25 for images (the sample
-/// cost of the U-Net: 2,000 images × 25 RK4 steps took 446 s on one core, docs/mnist.md).
+/// Default steps of a fixed-step solver for image (`images`) or point data, decided from a run's
+/// configuration ([`EvalDefaults::solver_steps`]).
 pub fn default_solver_steps(images: bool) -> usize {
-    if images {
-        25
-    } else {
-        100
-    }
+    EvalDefaults::of(images).solver_steps
 }
 
-/// Default samples of a final evaluation: the paper's 10,000 points; 2,000 images (10,000 images
-/// with 25 RK4 steps would take ≈ 37 minutes on one core; `--n 10000` gives the paper's protocol).
+/// Default samples of a final evaluation for image (`images`) or point data, decided from a run's
+/// configuration ([`EvalDefaults::final_samples`]).
 pub fn default_eval_samples(images: bool) -> usize {
-    if images {
-        2_000
-    } else {
-        10_000
-    }
+    EvalDefaults::of(images).final_samples
 }
 
 /// The evaluation settings of a training run.
@@ -113,22 +105,31 @@ fn one_draw() -> usize {
 }
 
 impl EvalSettings {
-    /// The defaults for point (`images` false) or image runs.
+    /// The defaults for point (`images` false) or image runs, decided from a configuration.
     pub fn defaults(images: bool) -> Self {
+        Self::from_defaults(EvalDefaults::of(images))
+    }
+
+    /// The defaults of an experiment's data.
+    pub fn of(experiment: &dyn Experiment) -> Self {
+        Self::from_defaults(experiment.eval_defaults())
+    }
+
+    fn from_defaults(d: EvalDefaults) -> Self {
         Self {
             solver: SolverKind::Rk4,
-            steps: default_solver_steps(images),
+            steps: d.solver_steps,
             tol: 1e-5,
-            samples: if images { 500 } else { 2000 },
-            final_samples: default_eval_samples(images),
+            samples: d.samples,
+            final_samples: d.final_samples,
             final_repeats: 1,
         }
     }
 
-    /// Checks the settings for a point (`images` false) or image run: a valid solver, and repeated
-    /// final draws (1 to 1000) only for point runs (image runs report the FID's bootstrap
+    /// Checks the settings for an experiment: a valid solver, and repeated final draws (1 to
+    /// 1000) only where its data allows them (point runs; image runs report the FID's bootstrap
     /// standard error instead).
-    pub fn validate(&self, images: bool) -> anyhow::Result<()> {
+    pub fn validate(&self, experiment: &dyn Experiment) -> anyhow::Result<()> {
         self.solver()?;
         if !(1..=1000).contains(&self.final_repeats) {
             bail!(
@@ -136,7 +137,7 @@ impl EvalSettings {
                 self.final_repeats
             );
         }
-        if images && self.final_repeats > 1 {
+        if !experiment.eval_defaults().repeated_draws && self.final_repeats > 1 {
             bail!(
                 "--final-repeats {}: repeated final draws are implemented for point runs (the checkerboard); image runs report the FID with its bootstrap standard error (fid_se)",
                 self.final_repeats
@@ -218,12 +219,12 @@ impl Model {
     }
 
     /// The experiment of this model for `config`, with the compiled physics when there is one.
-    fn experiment(&self, config: ExperimentConfig) -> anyhow::Result<Experiment> {
-        let experiment = Experiment::from_derived(config, self.derived.clone())?;
-        Ok(match self.compiled {
-            Some(make) => experiment.with_compiled(make())?,
-            None => experiment,
-        })
+    fn experiment(&self, config: ExperimentConfig) -> anyhow::Result<Box<dyn Experiment>> {
+        let mut experiment = experiment::from_derived(config, self.derived.clone())?;
+        if let Some(make) = self.compiled {
+            experiment.set_compiled(make())?;
+        }
+        Ok(experiment)
     }
 
     /// Whether the model has a Klein–Gordon backbone (α ≠ 0).
@@ -282,14 +283,9 @@ impl Default for TrainRequest {
 
 impl TrainRequest {
     /// The training configuration from the preset and the request.
-    pub fn train_config(&self, model: &Model, experiment: &Experiment) -> TrainConfig {
+    pub fn train_config(&self, model: &Model, experiment: &dyn Experiment) -> TrainConfig {
         let backbone = model.has_backbone();
-        let mut config = TrainConfig::resolve(
-            self.preset,
-            experiment.kind,
-            experiment.images.is_some(),
-            backbone,
-        );
+        let mut config = experiment.train_config(self.preset, backbone);
         if let Some(net) = self.net {
             config.net = net.for_backbone(backbone);
         }
@@ -330,8 +326,8 @@ impl TrainRequest {
 pub struct Run {
     /// The run directory.
     pub dir: PathBuf,
-    /// The model wired to its data.
-    pub experiment: Experiment,
+    /// The model wired to its data (shared, so that callbacks of [`Run::train`] can use it).
+    pub experiment: Arc<dyn Experiment>,
     /// Model, EMA model, optimiser and counters.
     pub trainer: Trainer,
     /// How the run evaluates.
@@ -393,16 +389,17 @@ impl Run {
         config.data = request.data;
         config.data_seed = request.seed;
         let experiment = model.experiment(config)?;
-        let train = request.train_config(model, &experiment);
+        let train = request.train_config(model, experiment.as_ref());
         train.validate()?;
-        let images = experiment.images.is_some();
-        let eval = request.eval.unwrap_or(EvalSettings::defaults(images));
-        eval.validate(images)?;
-        let trainer = fresh_trainer(train, &experiment, &dir)?;
+        let eval = request
+            .eval
+            .unwrap_or(EvalSettings::of(experiment.as_ref()));
+        eval.validate(experiment.as_ref())?;
+        let trainer = fresh_trainer(train, experiment.as_ref(), &dir)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let record = RunRecord {
-            experiment: experiment.config.clone(),
+            experiment: experiment.config().clone(),
             train: trainer.config().clone(),
             signature: experiment.derived().constants.signature.clone(),
             eval: Some(eval),
@@ -413,10 +410,10 @@ impl Run {
             &dir.join(RUN_RECORD),
             serde_json::to_string_pretty(&record)?.as_bytes(),
         )?;
-        write_model_files(&dir, &experiment)?;
+        write_model_files(&dir, experiment.as_ref())?;
         Ok(Self {
             dir,
-            experiment,
+            experiment: Arc::from(experiment),
             trainer,
             eval,
             restarted: false,
@@ -442,17 +439,16 @@ impl Run {
         let (record, experiment) = open_experiment(&dir, Some(model))?;
         if !dir.join("model.genads").is_file() || !dir.join("derivation.txt").is_file() {
             // A start interrupted right after the record was written.
-            write_model_files(&dir, &experiment)?;
+            write_model_files(&dir, experiment.as_ref())?;
         }
-        let images = experiment.images.is_some();
         let eval = eval
             .or(record.eval)
-            .unwrap_or(EvalSettings::defaults(images));
-        eval.validate(images)?;
+            .unwrap_or(EvalSettings::of(experiment.as_ref()));
+        eval.validate(experiment.as_ref())?;
         let (trainer, restarted) = match Trainer::resume(dir.clone(), experiment.model_spec()) {
             Ok(trainer) => (trainer, false),
             Err(TrainError::NoCheckpoint { .. }) => (
-                fresh_trainer(record.train.clone(), &experiment, &dir)?,
+                fresh_trainer(record.train.clone(), experiment.as_ref(), &dir)?,
                 true,
             ),
             Err(e) => {
@@ -463,7 +459,7 @@ impl Run {
         };
         Ok(Self {
             dir,
-            experiment,
+            experiment: Arc::from(experiment),
             trainer,
             eval,
             restarted,
@@ -475,14 +471,14 @@ impl Run {
     pub fn open(dir: impl AsRef<Path>, model: Option<&Model>) -> anyhow::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         let (record, experiment) = open_experiment(&dir, model)?;
-        let images = experiment.images.is_some();
         let trainer = Trainer::resume(dir.clone(), experiment.model_spec())
             .with_context(|| format!("cannot open the checkpoints of {}", dir.display()))?;
+        let eval = record.eval.unwrap_or(EvalSettings::of(experiment.as_ref()));
         Ok(Self {
             dir,
-            experiment,
+            experiment: Arc::from(experiment),
             trainer,
-            eval: record.eval.unwrap_or(EvalSettings::defaults(images)),
+            eval,
             restarted: false,
         })
     }
@@ -503,8 +499,7 @@ impl Run {
         progress: &mut dyn FnMut(&Progress),
         evaluated: &mut dyn FnMut(u64, &BTreeMap<String, f64>),
     ) -> Result<TrainSummary, TrainError> {
-        let experiment = &self.experiment;
-        let images = experiment.images.is_some();
+        let experiment = self.experiment.as_ref();
         let solver = self
             .eval
             .solver()
@@ -513,22 +508,14 @@ impl Run {
         let seed = self.trainer.config().seed;
         let grid_path = self.dir.join("samples.png");
         let mut eval = |net: &dyn VelocityNet, step: u64| {
-            let metrics = if images {
-                let e =
-                    experiment.evaluate_images(net, samples, &solver, seed.wrapping_add(step))?;
-                // The grid of this evaluation's first 100 samples (best effort: a failed PNG
-                // write must not stop training).
-                if let Err(err) = write_image_grid(experiment, &e.pixels, 100, &grid_path) {
-                    eprintln!("note: no sample grid written: {err}");
-                }
-                e.metrics
-            } else {
-                experiment
-                    .evaluate(net, samples, &solver, seed.wrapping_add(step))?
-                    .metrics
-            };
-            evaluated(step, &metrics);
-            Ok(metrics)
+            let e = experiment.evaluate(net, samples, &solver, seed.wrapping_add(step))?;
+            // Image runs redraw the grid of this evaluation's first 100 samples (best effort: a
+            // failed PNG write must not stop training).
+            if let Err(err) = experiment.write_training_samples(&e, &grid_path) {
+                eprintln!("note: no sample grid written: {err}");
+            }
+            evaluated(step, &e.metrics);
+            Ok(e.metrics)
         };
         let mut objective = experiment.objective();
         self.trainer.run(&mut objective, Some(&mut eval), progress)
@@ -541,60 +528,42 @@ impl Run {
         let n = self.eval.final_samples;
         let seed = self.trainer.config().seed;
         let start = std::time::Instant::now();
-        let name = &self.experiment.derived().constants.name;
-        let images_run = self.experiment.images.is_some();
-        let (metrics, points, report) = if images_run {
-            let e = self
-                .experiment
-                .evaluate_images(self.trainer.ema_net(), n, &solver, seed)
-                .context("final evaluation")?;
-            write_image_grid(
-                &self.experiment,
-                &e.pixels,
-                100,
-                &self.dir.join("samples.png"),
-            )?;
-            write_metric_curves(
-                &self.dir,
-                name,
-                &["metrics.fid", "metrics.ref_fid", "metrics.kid"],
-            )?;
-            (e.metrics, Vec::new(), Some(e.report))
+        let experiment = self.experiment.as_ref();
+        let name = &experiment.derived().constants.name;
+        // The first draw's samples are the plotted ones; further draws (point runs) only add
+        // their metrics.
+        let e = experiment
+            .evaluate(self.trainer.ema_net(), n, &solver, seed)
+            .context("final evaluation")?;
+        experiment.write_samples(&e, &self.dir.join("samples.png"))?;
+        write_metric_curves(&self.dir, name, experiment.curve_metrics())?;
+        let repeats = if experiment.eval_defaults().repeated_draws {
+            self.eval.final_repeats.max(1) as u64
         } else {
-            // The first draw's samples are the plotted ones; further draws only add their metrics.
-            let e = self
-                .experiment
-                .evaluate(self.trainer.ema_net(), n, &solver, seed)
-                .context("final evaluation")?;
-            write_plots(&self.dir, name, &e.points)?;
-            let mut draws = vec![e.metrics];
-            for k in 1..self.eval.final_repeats.max(1) as u64 {
-                draws.push(
-                    self.experiment
-                        .evaluate(self.trainer.ema_net(), n, &solver, seed.wrapping_add(k))
-                        .context("final evaluation")?
-                        .metrics,
-                );
-            }
-            let metrics = if draws.len() == 1 {
-                draws.pop().unwrap_or_default()
-            } else {
-                summarise_draws(&draws)
-            };
-            (metrics, e.points, None)
+            1
+        };
+        let mut draws = vec![e.metrics];
+        for k in 1..repeats {
+            draws.push(
+                experiment
+                    .evaluate(self.trainer.ema_net(), n, &solver, seed.wrapping_add(k))
+                    .context("final evaluation")?
+                    .metrics,
+            );
+        }
+        let metrics = if draws.len() == 1 {
+            draws.pop().unwrap_or_default()
+        } else {
+            summarise_draws(&draws)
         };
         let provenance = provenance(
             "genads train",
             n,
             &solver,
-            if images_run {
-                1
-            } else {
-                self.eval.final_repeats.max(1) as u64
-            },
+            repeats,
             seed,
             self.trainer.step_count(),
-            classifier_sha256(self.experiment.config.data),
+            classifier_sha256(experiment.config().data),
         );
         write_atomic(
             &self.dir.join("eval.json"),
@@ -602,8 +571,8 @@ impl Run {
         )?;
         Ok(Finished {
             metrics,
-            points,
-            report,
+            points: e.points,
+            report: e.report,
             solver,
             seconds: start.elapsed().as_secs_f64(),
         })
@@ -617,10 +586,16 @@ impl Run {
         solver: &Solver,
         seed: u64,
     ) -> anyhow::Result<Vec<[f64; 2]>> {
+        let points = self.experiment.as_points().with_context(|| {
+            format!(
+                "{} is a run on {}: it samples images, not points",
+                self.dir.display(),
+                self.experiment.config().data
+            )
+        })?;
         let mut rng = genads_runtime::rng::seeded(seed);
         let (points, _) =
-            self.experiment
-                .sample_points(self.trainer.ema_net(), n, batch, solver, &mut rng)?;
+            points.sample_points(self.trainer.ema_net(), n, batch, solver, &mut rng)?;
         Ok(points)
     }
 
@@ -642,7 +617,7 @@ impl Run {
 /// A fresh trainer for `experiment` writing into `dir` (nothing is written until it trains).
 fn fresh_trainer(
     config: TrainConfig,
-    experiment: &Experiment,
+    experiment: &dyn Experiment,
     dir: &Path,
 ) -> anyhow::Result<Trainer> {
     let mut trainer = Trainer::new(
@@ -696,10 +671,10 @@ fn check_fresh_dir(out: &Path) -> anyhow::Result<()> {
 }
 
 /// `model.genads` and `derivation.txt` of a run directory, from its experiment.
-fn write_model_files(out: &Path, experiment: &Experiment) -> anyhow::Result<()> {
+fn write_model_files(out: &Path, experiment: &dyn Experiment) -> anyhow::Result<()> {
     write_atomic(
         &out.join("model.genads"),
-        experiment.config.model_source.as_bytes(),
+        experiment.config().model_source.as_bytes(),
     )?;
     let derivation =
         genads_dsl::explain::render(experiment.derived(), genads_dsl::explain::Format::Text);
@@ -731,7 +706,7 @@ pub fn read_record(run: &Path) -> anyhow::Result<RunRecord> {
 pub fn open_experiment(
     run: &Path,
     model: Option<&Model>,
-) -> anyhow::Result<(RunRecord, Experiment)> {
+) -> anyhow::Result<(RunRecord, Box<dyn Experiment>)> {
     let record = read_record(run)?;
     if let Some(model) = model {
         if record.signature != model.derived.constants.signature {
@@ -745,7 +720,7 @@ pub fn open_experiment(
             );
         }
     }
-    let experiment = Experiment::new(record.experiment.clone())
+    let mut experiment = experiment::build(record.experiment.clone())
         .with_context(|| format!("rebuilding the model of {}", run.display()))?;
     if experiment.derived().constants.signature != record.signature {
         bail!(
@@ -755,10 +730,9 @@ pub fn open_experiment(
             record.signature
         );
     }
-    let experiment = match model.and_then(|m| m.compiled) {
-        Some(make) => experiment.with_compiled(make())?,
-        None => experiment,
-    };
+    if let Some(make) = model.and_then(|m| m.compiled) {
+        experiment.set_compiled(make())?;
+    }
     Ok((record, experiment))
 }
 
@@ -826,19 +800,6 @@ pub fn metrics_json(
     ))?)
 }
 
-/// Writes the first `max` images of `pixels` as a PNG grid (10 per row, 3× enlarged).
-pub fn write_image_grid(
-    experiment: &Experiment,
-    pixels: &[f32],
-    max: usize,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let (h, w) = experiment.image_size().context("not an image experiment")?;
-    let n = (pixels.len() / (h * w)).min(max);
-    genads_runtime::mnist::grid::write_png_grid(path, &pixels[..n * h * w], h, w, 10, 3)
-        .with_context(|| format!("writing {}", path.display()))
-}
-
 /// `curves.png`: the given metrics of metrics.jsonl against the step, on a log scale.
 fn write_metric_curves(out: &Path, name: &str, keys: &[&str]) -> anyhow::Result<()> {
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap_or_default();
@@ -854,18 +815,4 @@ fn write_metric_curves(out: &Path, name: &str, keys: &[&str]) -> anyhow::Result<
         eprintln!("note: no metric curves drawn: {e}");
     }
     Ok(())
-}
-
-/// Draws the samples over the true cells and the metric curves of metrics.jsonl.
-pub fn write_plots(out: &Path, name: &str, points: &[[f64; 2]]) -> anyhow::Result<()> {
-    plot::samples_over_checkerboard(
-        points,
-        &format!("{name}: samples"),
-        &out.join("samples.png"),
-    )?;
-    write_metric_curves(
-        out,
-        name,
-        &["metrics.bv", "metrics.js_cell", "metrics.wed_norm"],
-    )
 }

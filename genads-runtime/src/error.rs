@@ -20,6 +20,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file (a plot, an image grid, a CSV of samples) could not be written; the cause is the
+    /// source, so that error chains read `writing PATH: cause`.
+    #[error("writing {path}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Result alias of the runtime.

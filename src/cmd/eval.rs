@@ -68,77 +68,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let opened = common::open_run(&args.run)?;
-    if opened.experiment.images.is_some() {
-        let genads_runtime::experiment::ImageEvaluation {
-            mut metrics,
-            report,
-            ..
-        } = opened
-            .experiment
-            .evaluate_images(opened.trainer.ema_net(), n, &solver, args.seed)?;
-        println!(
-            "{} at step {}: {} samples ({:?}, seed {}) vs the {} test images; reference: the first {} training images",
-            opened.experiment.derived().constants.name,
-            opened.trainer.step_count(),
-            n,
-            solver,
-            args.seed,
-            opened.experiment.image_reference()?.test.len(),
-            n
-        );
-        println!("{report}");
-        if args.bpm > 0 {
-            let test = &opened.experiment.image_reference()?.test;
-            let cfg = genads_runtime::mnist::bpm::LikelihoodConfig {
-                steps: args.bpm_steps,
-                divergence: genads_runtime::mnist::bpm::Divergence::Hutchinson {
-                    probes: args.bpm_probes,
-                },
-                seed: args.seed,
-                ..Default::default()
-            };
-            let start = std::time::Instant::now();
-            let b = opened.experiment.bits_per_mode(
-                opened.trainer.ema_net(),
-                test,
-                args.bpm.min(test.len()),
-                32,
-                &cfg,
-            )?;
-            println!(
-                "bits per mode: {:.4} ± {:.4} (first {} test images with lift noise, D = {}, Euler {} steps, {} Hutchinson probe(s), {:.0} s)",
-                b.mean,
-                b.standard_error,
-                b.per_image.len(),
-                b.modes,
-                args.bpm_steps,
-                args.bpm_probes,
-                start.elapsed().as_secs_f64()
-            );
-            metrics.insert("bpm".into(), b.mean);
-            metrics.insert("bpm_se".into(), b.standard_error);
-            metrics.insert("bpm_images".into(), b.per_image.len() as f64);
-        }
-        let provenance = common::provenance(
-            "genads eval",
-            n,
-            &solver,
-            1,
-            args.seed,
-            opened.trainer.step_count(),
-            common::classifier_sha256(opened.experiment.config.data),
-        );
-        save(&args, &opened, n, &metrics, provenance)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    let experiment = opened.experiment.as_ref();
+    let net = opened.trainer.ema_net();
     let mut draws = Vec::new();
     for seed in args.seed..=args.seed + (args.repeats - 1) {
-        draws.push(
-            opened
-                .experiment
-                .evaluate(opened.trainer.ema_net(), n, &solver, seed)?
-                .metrics,
-        );
+        draws.push(experiment.evaluate(net, n, &solver, seed)?);
     }
     let seeds = if args.repeats == 1 {
         format!("seed {}", args.seed)
@@ -151,23 +85,63 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
     };
     let title = format!(
-        "{} at step {}: {} samples ({:?}, {seeds}) vs the first {} training points",
-        opened.experiment.derived().constants.name,
+        "{} at step {}: {} samples ({:?}, {seeds}) vs {}",
+        experiment.derived().constants.name,
         opened.trainer.step_count(),
         n,
         solver,
-        opened.experiment.reference_points(n).len()
+        experiment.scored_against(n)?
     );
-    let metrics = if draws.len() == 1 {
-        let metrics = draws.pop().unwrap_or_default();
-        common::print_metrics(&title, &metrics);
-        metrics
+    let report = draws.first_mut().and_then(|e| e.report.take());
+    let mut draws: Vec<BTreeMap<String, f64>> = draws.into_iter().map(|e| e.metrics).collect();
+    let mut metrics = if let Some(report) = &report {
+        // Image scores come with the real-vs-real reference: the report says more than the
+        // metric table.
+        println!("{title}");
+        println!("{report}");
+        draws.pop().unwrap_or_default()
     } else {
-        let summary = genads::run::summarise_draws(&draws);
-        print_draws(&title, &draws, &summary);
-        summary
+        let metrics = if draws.len() == 1 {
+            let metrics = draws.pop().unwrap_or_default();
+            common::print_metrics(&title, &metrics);
+            metrics
+        } else {
+            let summary = genads::run::summarise_draws(&draws);
+            print_draws(&title, &draws, &summary);
+            summary
+        };
+        print_backbone_gate(&opened)?;
+        metrics
     };
-    print_backbone_gate(&opened)?;
+    if args.bpm > 0 {
+        let images = experiment
+            .as_images()
+            .context("--bpm: bits per mode is defined for image runs (MNIST, Fashion-MNIST)")?;
+        let test = &images.image_reference()?.test;
+        let cfg = genads_runtime::mnist::bpm::LikelihoodConfig {
+            steps: args.bpm_steps,
+            divergence: genads_runtime::mnist::bpm::Divergence::Hutchinson {
+                probes: args.bpm_probes,
+            },
+            seed: args.seed,
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let b = images.bits_per_mode(net, test, args.bpm.min(test.len()), 32, &cfg)?;
+        println!(
+            "bits per mode: {:.4} ± {:.4} (first {} test images with lift noise, D = {}, Euler {} steps, {} Hutchinson probe(s), {:.0} s)",
+            b.mean,
+            b.standard_error,
+            b.per_image.len(),
+            b.modes,
+            args.bpm_steps,
+            args.bpm_probes,
+            start.elapsed().as_secs_f64()
+        );
+        metrics.insert("bpm".into(), b.mean);
+        metrics.insert("bpm_se".into(), b.standard_error);
+        metrics.insert("bpm_images".into(), b.per_image.len() as f64);
+    }
     let provenance = common::provenance(
         "genads eval",
         n,
@@ -175,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.repeats,
         args.seed,
         opened.trainer.step_count(),
-        None,
+        common::classifier_sha256(experiment.config().data),
     );
     save(&args, &opened, n, &metrics, provenance)?;
     Ok(ExitCode::SUCCESS)
@@ -201,9 +175,9 @@ fn save(
             kind => format!(
                 "{}{}",
                 kind.name(),
-                args.solver.steps.unwrap_or(common::default_solver_steps(
-                    opened.experiment.images.is_some()
-                ))
+                args.solver
+                    .steps
+                    .unwrap_or(opened.experiment.eval_defaults().solver_steps)
             ),
         };
         let draws = if args.repeats > 1 {
@@ -250,7 +224,7 @@ fn print_draws(title: &str, draws: &[BTreeMap<String, f64>], summary: &BTreeMap<
 /// channels. The network's affine heads can add linear terms of their own, so 1 − β alone is not
 /// the backbone's share of the flow.
 fn print_backbone_gate(opened: &genads::run::Run) -> anyhow::Result<()> {
-    let physics: &dyn genads_runtime::Physics = &opened.experiment.physics;
+    let physics: &dyn genads_runtime::Physics = opened.experiment.physics();
     if physics.constants().alpha == 0.0 {
         return Ok(());
     }
@@ -259,7 +233,7 @@ fn print_backbone_gate(opened: &genads::run::Run) -> anyhow::Result<()> {
     for t in [0.05f32, 0.25, 0.5, 0.75, 0.95] {
         let Some(beta) = genads_runtime::nn::backbone_gate_coefficients(
             opened.trainer.ema_net(),
-            opened.experiment.kind,
+            opened.experiment.kind(),
             t,
             &device,
         )?

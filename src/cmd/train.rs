@@ -149,8 +149,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Run::create(&model, &request(&args), &out)?
     };
-    let is_image = run.experiment.images.is_some();
-
     let config = run.trainer.config();
     let total = config.total_steps();
     let planned = match config.budget {
@@ -163,15 +161,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!(
         "training `{}` on {} ({} preset, {planned}, batch {}) -> {}",
         run.experiment.derived().constants.name,
-        run.experiment.config.data,
+        run.experiment.config().data,
         config.preset,
         config.batch_size,
         out.display()
     );
-    if is_image {
-        // Load (or train, with a message) the metric classifier before the clock starts.
-        run.experiment.image_reference()?;
-    }
+    // Image runs: load (or train, with a message) the metric classifier before the clock starts.
+    run.experiment.prepare_evaluation()?;
 
     // SIGINT / SIGTERM: finish the current step, write a checkpoint, say how to resume. A second
     // signal ends the process at once.
@@ -185,18 +181,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     run.set_stop_flag(Arc::clone(&stop));
 
     let mut reporter = Reporter::new(run.trainer.config().budget, total);
+    let experiment = Arc::clone(&run.experiment);
     let result = run.train(&mut |p| reporter.update(p), &mut |step, metrics| {
-        if is_image {
-            let m = |k: &str| metrics.get(k).copied().unwrap_or(f64::NAN);
-            eprintln!(
-                "step {step}: FID {:.3} (real {:.3})  KID {:.4}  precision {:.3}  recall {:.3}  min class {:.1}%",
-                m("fid"),
-                m("ref_fid"),
-                m("kid"),
-                m("precision"),
-                m("recall"),
-                100.0 * m("min_class")
-            );
+        if let Some(line) = experiment.summary_line(metrics) {
+            eprintln!("step {step}: {line}");
         }
     });
     reporter.finish();
@@ -221,21 +209,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     let finished = run.finish()?;
+    let against = run.experiment.scored_against(run.eval.final_samples)?;
     if let Some(report) = &finished.report {
         println!(
-            "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs the {} test images; reference: the first {} training images",
+            "final evaluation: {} samples (EMA weights, {:?}, {} velocity evaluations, {:.0} s) vs {against}",
             run.eval.final_samples,
             finished.solver,
             finished.metrics.get("nfe").copied().unwrap_or(0.0),
             finished.seconds,
-            run.experiment.image_reference()?.test.len(),
-            run.eval.final_samples
         );
         println!("{report}");
     } else {
         common::print_metrics(
             &format!(
-                "final evaluation: {} samples{} (EMA weights, {:?}) vs the first {} training points",
+                "final evaluation: {} samples{} (EMA weights, {:?}) vs {against}",
                 run.eval.final_samples,
                 if run.eval.final_repeats > 1 {
                     format!(
@@ -246,9 +233,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     String::new()
                 },
                 finished.solver,
-                run.experiment
-                    .reference_points(run.eval.final_samples)
-                    .len()
             ),
             &finished.metrics,
         );

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use genads::run::{EvalSettings, Model, Run, SolverKind, TrainRequest};
-use genads::runtime::experiment::{Experiment, ExperimentConfig};
+use genads::runtime::experiment::{Experiment, ExperimentConfig, PointExperiment};
 use genads::runtime::solver::Solver;
 use genads::runtime::train::Budget;
 
@@ -109,7 +109,7 @@ fn an_experiment_refuses_the_compiled_physics_of_another_model() {
     .unwrap();
     let config =
         ExperimentConfig::checkerboard(source, "ads_linear.genads".into(), "ads_linear".into());
-    let experiment = Experiment::new(config).unwrap();
+    let experiment = PointExperiment::new(config).unwrap();
     let err = experiment
         .with_compiled(Box::new(AdsKgLinear))
         .err()

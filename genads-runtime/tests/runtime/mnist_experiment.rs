@@ -4,7 +4,9 @@
 //! classifier-feature evaluation beside the real-vs-real reference.
 
 use candle_core::Device;
-use genads_runtime::experiment::{DataSet, Experiment, ExperimentConfig, ImageReference};
+use genads_runtime::experiment::{
+    DataSet, Experiment, ExperimentConfig, ImageExperiment, ImageReference,
+};
 use genads_runtime::mnist::classifier::Classifier;
 use genads_runtime::mnist::dataset::ImageSet;
 use genads_runtime::mnist::idx::IdxImages;
@@ -38,7 +40,7 @@ fn images(n: usize, seed: usize) -> ImageSet {
     ImageSet::from_idx(&idx, labels).unwrap()
 }
 
-fn experiment(source: &str, name: &str, n: usize) -> Experiment {
+fn experiment(source: &str, name: &str, n: usize) -> ImageExperiment {
     let config = ExperimentConfig::image(
         DataSet::Mnist,
         source.to_string(),
@@ -50,7 +52,7 @@ fn experiment(source: &str, name: &str, n: usize) -> Experiment {
         Some(name),
     )
     .expect("one model");
-    Experiment::from_images(config, derived, images(n, 0)).expect("image experiment")
+    ImageExperiment::from_images(config, derived, images(n, 0)).expect("image experiment")
 }
 
 fn variance(v: &[f32]) -> f64 {
@@ -94,10 +96,10 @@ fn codecs_of_the_vanilla_and_image_as_source_models() {
     // Without lift noise the vanilla state is the orthonormal FFT of the normalised image: its
     // energy equals the image's (Parseval) and π̃ is pure lift noise of σ = 0.1.
     let e = experiment(VANILLA, "mnist_vanilla", 30);
-    let set = e.images.as_ref().unwrap();
+    let set = &e.images;
     let batch = set.image_batch(&[0, 1, 2]).unwrap();
     let s = e
-        .codec
+        .codec()
         .encode(
             &genads_runtime::encode::DataBatch::Images(batch.clone()),
             None,
@@ -127,13 +129,13 @@ fn codecs_of_the_vanilla_and_image_as_source_models() {
     ] {
         let e = experiment(source, name, 10);
         let s = e
-            .codec
+            .codec()
             .encode(
                 &genads_runtime::encode::DataBatch::Images(batch.clone()),
                 None,
             )
             .unwrap();
-        let back = e.codec.decode(&s.phi).unwrap();
+        let back = e.codec().decode(&s.phi).unwrap();
         let back = back.images().unwrap();
         let err = back
             .pixels
@@ -151,7 +153,7 @@ fn train_sample_and_evaluate_a_tiny_image_run() {
         (HERMITE, "mnist_ads_kg_hermite"),
     ] {
         let e = experiment(source, name, 40);
-        let mut cfg = TrainConfig::for_preset(Preset::Quick, e.kind);
+        let mut cfg = TrainConfig::for_preset(Preset::Quick, e.kind());
         cfg.net = NetConfig::Mlp(MlpConfig {
             hidden: 32,
             depth: 2,
@@ -265,7 +267,7 @@ fn bits_per_mode_of_a_still_flow_is_the_prior_density() {
         .sum::<f64>();
     let pi_noise: f64 = v_phi.iter().map(|v| 2.0 * 0.01 / (0.55 * v)).sum();
     let batch: ImageBatch = test.image_batch(&(0..6).collect::<Vec<_>>()).unwrap();
-    let clean = e.codec.encode(&DataBatch::Images(batch), None).unwrap();
+    let clean = e.codec().encode(&DataBatch::Images(batch), None).unwrap();
     let phi: Vec<f32> = clean.phi.flatten_all().unwrap().to_vec1().unwrap();
     for (i, bpm) in got.per_image.iter().enumerate() {
         let quad: f64 = (0..2 * 784)

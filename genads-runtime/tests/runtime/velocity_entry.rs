@@ -5,7 +5,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use genads_runtime::experiment::{Experiment, ExperimentConfig};
+use genads_runtime::experiment::{Experiment, ExperimentConfig, PointExperiment};
 use genads_runtime::nn::unet::UNetConfig;
 use genads_runtime::nn::{
     build_from_config, init_seeded, CnnConfig, MixtureConfig, MlpConfig, NetConfig, SourceConfig,
@@ -16,14 +16,14 @@ use rand::{Rng, SeedableRng};
 
 const MODES: usize = 8;
 
-fn experiment(path: &str, backbone: &str) -> Experiment {
+fn experiment(path: &str, backbone: &str) -> PointExperiment {
     let source = format!(
         "model m {{ boundary 2 warp exp(r) radial 0 -> 1 field delta 1.5 backbone {backbone} path {path} }}"
     );
     let mut config = ExperimentConfig::checkerboard(source, "test".into(), "m".into());
     config.modes = MODES;
     config.train_size = 500;
-    Experiment::new(config).unwrap()
+    PointExperiment::new(config).unwrap()
 }
 
 fn spectral_nets(gate: bool) -> Vec<NetConfig> {
@@ -134,7 +134,7 @@ fn sampler_velocity_is_the_trained_velocity() {
         ("hermite", "klein_gordon"),
     ] {
         let e = experiment(path, backbone);
-        let with_backbone = e.physics.constants().alpha != 0.0;
+        let with_backbone = e.physics().constants().alpha != 0.0;
         let spec = e.model_spec();
         assert!(matches!(spec.kind, StateKind::Spectral { .. }));
         for net_config in spectral_nets(with_backbone) {
@@ -149,15 +149,23 @@ fn sampler_velocity_is_the_trained_velocity() {
             for t in [0.1, 0.6] {
                 let times = vec![t; 3];
                 let residual = genads_runtime::sample::network_residual(
-                    &e.physics, &*net, &e.modes, &state, &times,
+                    e.physics(),
+                    &*net,
+                    e.modes(),
+                    &state,
+                    &times,
                 )
                 .unwrap();
                 let trained = genads_runtime::flow::velocity_t(
-                    &e.physics, &state, &times, &residual, &e.modes,
+                    e.physics(),
+                    &state,
+                    &times,
+                    &residual,
+                    e.modes(),
                 )
                 .unwrap();
                 let sampled =
-                    genads_runtime::sample::flow_velocity(&e.physics, &*net, &e.modes, &state, t)
+                    genads_runtime::sample::flow_velocity(e.physics(), &*net, e.modes(), &state, t)
                         .unwrap();
                 assert!(max_diff(&trained, &sampled) < 1e-5, "{what}, t = {t}");
                 if net.wants_backbone() {
@@ -202,8 +210,9 @@ fn objective_fits_the_shared_residual() {
         .draw(&mut genads_runtime::rng::seeded(11), 4)
         .unwrap();
     let residual =
-        genads_runtime::sample::network_residual(&e.physics, &*net, &e.modes, &state, &t).unwrap();
-    let replay = genads_runtime::loss::flow_loss(&e.physics, &residual, &target, &r)
+        genads_runtime::sample::network_residual(e.physics(), &*net, e.modes(), &state, &t)
+            .unwrap();
+    let replay = genads_runtime::loss::flow_loss(e.physics(), &residual, &target, &r)
         .unwrap()
         .to_scalar::<f32>()
         .unwrap();
@@ -226,8 +235,8 @@ fn default_initialisation_ignores_the_data() {
         let mut config = ExperimentConfig::checkerboard(source.into(), "test".into(), "m".into());
         config.train_size = 2000;
         config.data_seed = data_seed;
-        let e = Experiment::new(config).unwrap();
-        let train = TrainConfig::for_preset(preset, e.kind);
+        let e = PointExperiment::new(config).unwrap();
+        let train = TrainConfig::for_preset(preset, e.kind());
         let mut trainer =
             Trainer::new(train, e.model_spec(), None, serde_json::Value::Null).unwrap();
         if let Some(fractions) = e.box_fractions() {
