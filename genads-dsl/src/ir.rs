@@ -249,16 +249,16 @@ pub enum PathMatrix {
     },
 }
 
-/// Constants folded into the fused kernels.
+/// The constants a generated model folds into the runtime's fused kernels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Folded {
-    /// r_IR.
+    /// r at t = 0.
     pub r_ir: f64,
-    /// Δr.
+    /// Δr = r_UV − r_IR.
     pub span: f64,
-    /// α·Δr.
+    /// α·Δr, the backbone's scale in the t-velocity (0: no backbone).
     pub scale: f64,
-    /// The path.
+    /// Interpolation path.
     pub path: PathKind,
 }
 

@@ -27,18 +27,9 @@ pub const MAX_PLANE: usize = 1024;
 /// A path matrix M(t): rows [φ_t, π_t, U^φ, U^π], columns [φ₀, π₀, φ₁, π₁].
 pub type PathMatrix = [[f64; 4]; 4];
 
-/// The constants a generated model folds into its kernels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Folded {
-    /// r at t = 0.
-    pub r_ir: f64,
-    /// Δr = r_UV − r_IR.
-    pub span: f64,
-    /// α·Δr, the backbone's scale in the t-velocity (0: no backbone).
-    pub scale: f64,
-    /// Interpolation path.
-    pub path: PathKind,
-}
+/// The constants a generated model folds into its kernels (the IR's type, written as a literal
+/// by the code generator).
+pub use genads_dsl::ir::Folded;
 
 /// Borrowed f32 data of a contiguous CPU tensor, or `None`.
 fn with_f32<T>(x: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Option<T> {
