@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 def sinusoidal(t: torch.Tensor, dim: int = 128, max_period: float = 1e4) -> torch.Tensor:
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t[:, None] * freqs[None, :]
     return torch.cat([torch.sin(args), torch.cos(args)], dim=-1)
 
@@ -149,13 +149,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]; on a GPU the timing synchronises")
     args = parser.parse_args()
     if args.batch is None:
         args.batch = 128 if args.model == "unet" else 64
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    net = {"cnn": CheckerboardCNN, "mlp": BaselineMLP, "unet": MnistUNet}[args.model]()
+    device = torch.device(args.device)
+    net = {"cnn": CheckerboardCNN, "mlp": BaselineMLP, "unet": MnistUNet}[args.model]().to(device)
     params = sum(p.numel() for p in net.parameters())
     ema = [p.detach().clone() for p in net.parameters()]
     total = args.warmup + args.steps
@@ -166,9 +168,9 @@ def main() -> None:
     image = args.model != "mlp"
 
     def step():
-        phi, pi = torch.randn(shape), torch.randn(shape)
-        target = torch.randn(out_shape)
-        t = torch.rand(args.batch)
+        phi, pi = torch.randn(shape, device=device), torch.randn(shape, device=device)
+        target = torch.randn(out_shape, device=device)
+        t = torch.rand(args.batch, device=device)
         omega = torch.exp(2.0 * t)  # e^{d r_t}, d = 2, r in [0, 1]
         out = net(phi, pi, t)
         per_sample = ((out - target) ** 2).flatten(1).sum(1) if image else ((out - target) ** 2).mean(1)
@@ -182,13 +184,20 @@ def main() -> None:
             for e, p in zip(ema, net.parameters()):
                 e.mul_(0.9999).add_(p, alpha=1 - 0.9999)
 
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     for _ in range(args.warmup):
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(args.steps):
         step()
+    sync()
     elapsed = time.perf_counter() - start
-    print(json.dumps({"impl": "pytorch", "model": args.model, "params": params, "threads": args.threads, "batch": args.batch,
+    print(json.dumps({"impl": "pytorch", "model": args.model, "params": params, "threads": args.threads,
+                      "device": device.type, "batch": args.batch,
                       "steps": args.steps, "seconds_per_step": elapsed / args.steps}))
 
 

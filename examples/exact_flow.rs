@@ -360,7 +360,7 @@ fn sample(args: &[String]) -> anyhow::Result<()> {
 fn gap(args: &[String]) -> anyhow::Result<()> {
     let run = std::path::PathBuf::from(args.first().context("usage: exact_flow gap RUN [STATES]")?);
     let per_bin: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(256);
-    let opened = genads::run::Run::open(&run, None)?;
+    let opened = genads::run::Run::open(&run, None, genads::run::DeviceChoice::Cpu)?;
     let experiment = opened
         .experiment
         .as_points()
@@ -429,7 +429,7 @@ fn hybrid(args: &[String], exact_early: bool) -> anyhow::Result<()> {
     let switch: f64 = args.get(1).context("the switch time T")?.parse()?;
     let n: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let steps: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(25);
-    let opened = genads::run::Run::open(&run, None)?;
+    let opened = genads::run::Run::open(&run, None, genads::run::DeviceChoice::Cpu)?;
     let experiment = opened
         .experiment
         .as_points()

@@ -29,13 +29,17 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use genads_dsl::Derived;
+use genads_runtime::candle_core::Device;
+pub use genads_runtime::device::DeviceChoice;
 use genads_runtime::experiment::{self, DataSet, EvalDefaults, Experiment, ExperimentConfig};
 use genads_runtime::nn::{NetConfig, Preset, VelocityNet};
 use genads_runtime::physics::{CompiledModel, Physics};
 use genads_runtime::plot::{self, CurveStyle};
 use genads_runtime::solver::Solver;
 pub use genads_runtime::solver::SolverKind;
-use genads_runtime::train::{Budget, Progress, TrainConfig, TrainError, TrainSummary, Trainer};
+use genads_runtime::train::{
+    Budget, ModelSpec, Progress, TrainConfig, TrainError, TrainSummary, Trainer,
+};
 use serde::{Deserialize, Serialize};
 
 /// File name of the run record inside a run directory.
@@ -260,6 +264,8 @@ pub struct TrainRequest {
     pub checkpoint_every: Option<u64>,
     /// Evaluation settings (default: [`EvalSettings::defaults`] of the data set).
     pub eval: Option<EvalSettings>,
+    /// Where the networks run (default: the CPU).
+    pub device: DeviceChoice,
 }
 
 impl Default for TrainRequest {
@@ -277,6 +283,7 @@ impl Default for TrainRequest {
             eval_every: None,
             checkpoint_every: None,
             eval: None,
+            device: DeviceChoice::Cpu,
         }
     }
 }
@@ -395,7 +402,8 @@ impl Run {
             .eval
             .unwrap_or(EvalSettings::of(experiment.as_ref()));
         eval.validate(experiment.as_ref())?;
-        let trainer = fresh_trainer(train, experiment.as_ref(), &dir)?;
+        let device = request.device.open()?;
+        let trainer = fresh_trainer(train, experiment.as_ref(), &dir, &device)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let record = RunRecord {
@@ -428,8 +436,10 @@ impl Run {
         model: &Model,
         dir: impl AsRef<Path>,
         eval: Option<EvalSettings>,
+        device: DeviceChoice,
     ) -> anyhow::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
+        let device = device.open()?;
         if !dir.exists() {
             bail!(
                 "--resume: {} does not exist; start the run without --resume",
@@ -445,10 +455,11 @@ impl Run {
             .or(record.eval)
             .unwrap_or(EvalSettings::of(experiment.as_ref()));
         eval.validate(experiment.as_ref())?;
-        let (trainer, restarted) = match Trainer::resume(dir.clone(), experiment.model_spec()) {
+        let spec = model_spec_on(experiment.as_ref(), &device);
+        let (trainer, restarted) = match Trainer::resume(dir.clone(), spec) {
             Ok(trainer) => (trainer, false),
             Err(TrainError::NoCheckpoint { .. }) => (
-                fresh_trainer(record.train.clone(), experiment.as_ref(), &dir)?,
+                fresh_trainer(record.train.clone(), experiment.as_ref(), &dir, &device)?,
                 true,
             ),
             Err(e) => {
@@ -467,11 +478,17 @@ impl Run {
     }
 
     /// Opens a trained run for sampling and evaluation (the EMA weights of its newest intact
-    /// checkpoint), with the interpreted physics, or `model`'s compiled physics when given.
-    pub fn open(dir: impl AsRef<Path>, model: Option<&Model>) -> anyhow::Result<Self> {
+    /// checkpoint, with the networks on `device`), with the interpreted physics, or `model`'s
+    /// compiled physics when given.
+    pub fn open(
+        dir: impl AsRef<Path>,
+        model: Option<&Model>,
+        device: DeviceChoice,
+    ) -> anyhow::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
+        let device = device.open()?;
         let (record, experiment) = open_experiment(&dir, model)?;
-        let trainer = Trainer::resume(dir.clone(), experiment.model_spec())
+        let trainer = Trainer::resume(dir.clone(), model_spec_on(experiment.as_ref(), &device))
             .with_context(|| format!("cannot open the checkpoints of {}", dir.display()))?;
         let eval = record.eval.unwrap_or(EvalSettings::of(experiment.as_ref()));
         Ok(Self {
@@ -615,14 +632,23 @@ impl Run {
 }
 
 /// A fresh trainer for `experiment` writing into `dir` (nothing is written until it trains).
+/// What the trainer needs to know of the experiment's model, with the networks on `device`.
+fn model_spec_on(experiment: &dyn Experiment, device: &Device) -> ModelSpec {
+    ModelSpec {
+        device: device.clone(),
+        ..experiment.model_spec()
+    }
+}
+
 fn fresh_trainer(
     config: TrainConfig,
     experiment: &dyn Experiment,
     dir: &Path,
+    device: &Device,
 ) -> anyhow::Result<Trainer> {
     let mut trainer = Trainer::new(
         config,
-        experiment.model_spec(),
+        model_spec_on(experiment, device),
         Some(dir.to_path_buf()),
         serde_json::Value::Null,
     )?;

@@ -7,7 +7,9 @@
 //! tensor cost ~14% of a U-Net step).
 //!
 //! Run: `RAYON_NUM_THREADS=2 cargo bench -p genads-runtime --bench paper_steps -- [cnn|mlp|unet|unet-small]
-//! [--steps N] [--warmup N] [--batch N]` (batch defaults: CNN and MLP 64, U-Net 128).
+//! [--steps N] [--warmup N] [--batch N] [--device cpu|cuda:N]` (batch defaults: CNN and MLP 64,
+//! U-Net 128). On a GPU (a build with `--features cuda`) the network, the batch and the loss are
+//! on the device and the timing waits for the device to finish.
 
 use std::time::Instant;
 
@@ -16,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use genads_runtime::device::DeviceChoice;
 use genads_runtime::ema::{Ema, EmaConfig};
 use genads_runtime::nn::unet::{UNet, UNetConfig};
 use genads_runtime::nn::{
@@ -25,8 +28,12 @@ use genads_runtime::optim::{clip_factor, global_grad_norm, AdamW, AdamWConfig, C
 use genads_runtime::rng::{normal_tensor, seeded, uniform_vec};
 use genads_runtime::State;
 
-fn build(model: &str, vm: &VarMap) -> candle_core::Result<(Box<dyn VelocityNet>, Vec<usize>)> {
-    let vb = VarBuilder::from_varmap(vm, DType::F32, &Device::Cpu);
+fn build(
+    model: &str,
+    vm: &VarMap,
+    device: &Device,
+) -> candle_core::Result<(Box<dyn VelocityNet>, Vec<usize>)> {
+    let vb = VarBuilder::from_varmap(vm, DType::F32, device);
     let err = |e: genads_runtime::nn::NetError| candle_core::Error::Msg(e.to_string());
     Ok(match model {
         "unet" => (
@@ -64,11 +71,12 @@ fn time_model(
     batch: usize,
     warmup: usize,
     steps: usize,
+    device: &Device,
 ) -> genads_runtime::Result<()> {
     let vm = VarMap::new();
     let ema_vm = VarMap::new();
-    let (net, comp) = build(model, &vm)?;
-    build(model, &ema_vm)?;
+    let (net, comp) = build(model, &vm, device)?;
+    build(model, &ema_vm, device)?;
     init_seeded(&vm, 1)?;
     let named: Vec<_> = {
         let data = vm.data().lock().expect("variable map");
@@ -91,18 +99,18 @@ fn time_model(
     let points = comp.len() == 1;
     let mut step = |i: u64| -> genads_runtime::Result<()> {
         let state = State {
-            phi: normal_tensor(&mut rng, &shape, 1.0)?,
-            pi: normal_tensor(&mut rng, &shape, 1.0)?,
+            phi: normal_tensor(&mut rng, &shape, 1.0)?.to_device(device)?,
+            pi: normal_tensor(&mut rng, &shape, 1.0)?.to_device(device)?,
         };
         let target = State {
-            phi: normal_tensor(&mut rng, &shape, 1.0)?,
-            pi: normal_tensor(&mut rng, &shape, 1.0)?,
+            phi: normal_tensor(&mut rng, &shape, 1.0)?.to_device(device)?,
+            pi: normal_tensor(&mut rng, &shape, 1.0)?.to_device(device)?,
         };
         let t: Vec<f32> = uniform_vec(&mut rng, batch, 0.0, 1.0)
             .iter()
             .map(|&x| x as f32)
             .collect();
-        let t = Tensor::from_vec(t, batch, &Device::Cpu)?;
+        let t = Tensor::from_vec(t, batch, device)?;
         let omega = (&t * 2.0)?.exp()?;
         let v = net.forward(&state, &t)?;
         let sq = ((v.phi - target.phi)?.sqr()?.flatten_from(1)?.sum(1)?
@@ -122,14 +130,17 @@ fn time_model(
     for i in 0..warmup {
         step(i as u64)?;
     }
+    device.synchronize()?;
     let start = Instant::now();
     for i in 0..steps {
         step((warmup + i) as u64)?;
     }
+    device.synchronize()?;
     let per = start.elapsed().as_secs_f64() / steps as f64;
     let threads = rayon::current_num_threads();
+    let device_name = if device.is_cpu() { "cpu" } else { "cuda" };
     println!(
-        "{{\"impl\": \"rust\", \"model\": \"{model}\", \"params\": {}, \"threads\": {threads}, \"batch\": {batch}, \"steps\": {steps}, \"seconds_per_step\": {per}}}",
+        "{{\"impl\": \"rust\", \"model\": \"{model}\", \"params\": {}, \"threads\": {threads}, \"device\": \"{device_name}\", \"batch\": {batch}, \"steps\": {steps}, \"seconds_per_step\": {per}}}",
         parameter_count(&vm)
     );
     Ok(())
@@ -138,6 +149,7 @@ fn time_model(
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut steps, mut warmup, mut batch) = (5usize, 2usize, None::<usize>);
+    let mut device = DeviceChoice::Cpu;
     let mut models = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -155,6 +167,17 @@ fn main() {
                 batch = next(i);
                 i += 1;
             }
+            "--device" => {
+                match args.get(i + 1).map(|s| s.parse::<DeviceChoice>()) {
+                    Some(Ok(d)) => device = d,
+                    Some(Err(e)) => {
+                        eprintln!("--device: {e}");
+                        std::process::exit(2);
+                    }
+                    None => {}
+                }
+                i += 1;
+            }
             m @ ("cnn" | "mlp" | "unet" | "unet-small") => models.push(m.to_string()),
             _ => {}
         }
@@ -163,9 +186,13 @@ fn main() {
     if models.is_empty() {
         models = vec!["cnn".into(), "mlp".into(), "unet".into()];
     }
+    let device = device.open().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2);
+    });
     for m in models {
         let b = batch.unwrap_or(if m.starts_with("unet") { 128 } else { 64 });
-        if let Err(e) = time_model(&m, b, warmup, steps) {
+        if let Err(e) = time_model(&m, b, warmup, steps, &device) {
             eprintln!("{m}: {e}");
             std::process::exit(1);
         }

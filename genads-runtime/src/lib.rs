@@ -5,6 +5,7 @@ pub mod abi;
 pub mod backbone;
 pub mod checkpoint;
 pub mod data;
+pub mod device;
 pub mod ema;
 pub mod encode;
 pub mod envelope;

@@ -21,6 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, CheckpointData, CheckpointError};
+use crate::device::OnDevice;
 use crate::ema::{Ema, EmaConfig};
 use crate::nn::{
     build_from_config, init_seeded, NetConfig, NetError, Preset, StateKind, VelocityNet,
@@ -388,18 +389,25 @@ impl Trainer {
         cfg.validate()?;
         let model = VarMap::new();
         let ema_map = VarMap::new();
-        let net = build_from_config(
-            &cfg.net,
-            spec.kind,
-            spec.hermite,
-            VarBuilder::from_varmap(&model, DType::F32, &spec.device),
-        )?;
-        let ema_net = build_from_config(
-            &cfg.net,
-            spec.kind,
-            spec.hermite,
-            VarBuilder::from_varmap(&ema_map, DType::F32, &spec.device),
-        )?;
+        // The networks live on the spec's device; states stay on the host (crate::device).
+        let net = OnDevice::wrap(
+            build_from_config(
+                &cfg.net,
+                spec.kind,
+                spec.hermite,
+                VarBuilder::from_varmap(&model, DType::F32, &spec.device),
+            )?,
+            &spec.device,
+        );
+        let ema_net = OnDevice::wrap(
+            build_from_config(
+                &cfg.net,
+                spec.kind,
+                spec.hermite,
+                VarBuilder::from_varmap(&ema_map, DType::F32, &spec.device),
+            )?,
+            &spec.device,
+        );
         init_seeded(&model, cfg.seed)?;
         let named = {
             let data = model

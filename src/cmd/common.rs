@@ -1,6 +1,7 @@
 //! Pieces shared by `train`, `sample` and `eval`: flags, bounds, tables. The run directory and
 //! what it holds are the library's (`genads::run`).
 
+use genads::run::DeviceChoice;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -63,10 +64,10 @@ pub fn require_parent_dir(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a run directory for sampling or evaluation ([`Run::open`]), warning about damaged
-/// checkpoints passed over.
-pub fn open_run(run: &Path) -> anyhow::Result<Run> {
-    let run = Run::open(run, None)?;
+/// Opens a run directory for sampling or evaluation ([`Run::open`]) with the networks on
+/// `device`, warning about damaged checkpoints passed over.
+pub fn open_run(run: &Path, device: DeviceChoice) -> anyhow::Result<Run> {
+    let run = Run::open(run, None, device)?;
     warn_skipped(&run.trainer);
     Ok(run)
 }

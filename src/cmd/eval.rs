@@ -19,6 +19,9 @@ pub struct Args {
     /// default 2,000 for the sampling cost).
     #[arg(long, value_parser = common::count_in(1, common::MAX_SAMPLES, ""))]
     pub n: Option<usize>,
+    /// Where the network runs: cpu (default), cuda or cuda:N (a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: genads_runtime::device::DeviceChoice,
     /// Seed of the prior draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -67,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.repeats
         );
     }
-    let opened = common::open_run(&args.run)?;
+    let opened = common::open_run(&args.run, args.device)?;
     let experiment = opened.experiment.as_ref();
     let net = opened.trainer.ema_net();
     let mut draws = Vec::new();

@@ -19,6 +19,9 @@ pub struct Args {
     /// Samples integrated together (bounds memory; images: at most 128).
     #[arg(long, default_value_t = 2000, value_parser = common::count_in(1, 100_000, "the samples of one batch are integrated together and held in memory"))]
     pub batch: usize,
+    /// Where the network runs: cpu (default), cuda or cuda:N (a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: genads_runtime::device::DeviceChoice,
     /// Seed of the prior draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -61,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (out, args.n.unwrap_or(10_000), "samples")
     };
     common::require_parent_dir(&out)?;
-    let opened = common::open_run(&args.run)?;
+    let opened = common::open_run(&args.run, args.device)?;
     let mut rng = genads_runtime::rng::seeded(args.seed);
     let start = Instant::now();
     let nfe = opened.experiment.sample_to_file(

@@ -23,6 +23,10 @@ pub struct Args {
     /// Override the study's preset (e.g. `paper` for the published configuration).
     #[arg(long)]
     pub preset: Option<genads_runtime::nn::Preset>,
+    /// Where the cells' networks run: cpu (default), cuda or cuda:N (a build with
+    /// `--features cuda`); passed to every cell's `genads train`.
+    #[arg(long, default_value = "cpu")]
+    pub device: genads_runtime::device::DeviceChoice,
     /// Do not train: aggregate the cells already finished in the output directory.
     #[arg(long, conflicts_with = "emit")]
     pub collect: bool,
@@ -60,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             st.preset = p;
         }
+        st.device = args.device;
         let out = args
             .out
             .clone()
@@ -70,6 +75,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         if let Some(o) = &args.out {
             command += &format!(" --out {}", o.display());
+        }
+        if args.device != genads_runtime::device::DeviceChoice::Cpu {
+            command += &format!(" --device {}", args.device);
         }
         if !args.collect {
             // A collected report's cells ran elsewhere; how they ran is in each cell.json.

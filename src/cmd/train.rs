@@ -28,6 +28,10 @@ pub struct Args {
     /// Which model of the file (required when it holds several, e.g. a sweep).
     #[arg(long)]
     pub model: Option<String>,
+    /// Where the networks run: cpu (default), cuda or cuda:N (a build with `--features cuda`);
+    /// the physics, the data and the solvers' states stay on the host.
+    #[arg(long, default_value = "cpu")]
+    pub device: genads_runtime::device::DeviceChoice,
     /// Data set: checkerboard (default), mnist or fashion-mnist (images need `genads data fetch …`
     /// first).
     #[arg(long)]
@@ -131,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let eval = record
             .as_ref()
             .map(|r| eval_settings(&args, r.eval, r.experiment.data.is_image()));
-        let run = Run::resume(&model, &out, eval)?;
+        let run = Run::resume(&model, &out, eval, args.device)?;
         common::warn_skipped(&run.trainer);
         if run.restarted {
             eprintln!(
@@ -260,6 +264,7 @@ fn request(args: &Args) -> TrainRequest {
         eval_every: args.eval_every,
         checkpoint_every: args.checkpoint_every,
         eval: Some(eval_settings(args, None, data.is_image())),
+        device: args.device,
     }
 }
 

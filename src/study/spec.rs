@@ -1,5 +1,6 @@
 //! Study files (TOML): parsing, validation and expansion into cells (model member × seed).
 
+use genads_runtime::device::DeviceChoice;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -203,6 +204,8 @@ pub struct Study {
     pub threads: usize,
     /// Whether cells may share cores.
     pub share_cores: bool,
+    /// Where the cells' networks run (`genads study --device`; not a key of the file).
+    pub device: DeviceChoice,
     /// Model members, in file order.
     pub members: Vec<Member>,
     /// Cells: members × seeds, member-major.
@@ -406,6 +409,7 @@ impl Study {
             sweep_param: file.sweep_param,
             threads: file.threads,
             share_cores: file.share_cores,
+            device: DeviceChoice::Cpu,
             members,
             cells,
         })
@@ -441,6 +445,9 @@ impl Study {
         }
         if let Some(n) = self.eval.repeats {
             args.extend(["--final-repeats".into(), n.to_string()]);
+        }
+        if self.device != DeviceChoice::Cpu {
+            args.extend(["--device".into(), self.device.to_string()]);
         }
         args.extend([
             "--out".into(),

@@ -95,6 +95,45 @@ fn refused_training_flags_write_nothing_and_state_the_limit() {
 }
 
 #[test]
+fn devices_this_build_cannot_open_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = model("baseline");
+    let file = file.to_str().unwrap();
+    let mut cases: Vec<(&str, &str)> = vec![("gpu", "cpu, cuda, or cuda:N")];
+    if !cfg!(feature = "cuda") {
+        cases.push(("cuda", "built without CUDA support"));
+        cases.push(("cuda:1", "--features cuda"));
+    }
+    for (i, (device, expected)) in cases.iter().enumerate() {
+        let out = format!("run{i}");
+        let mut args = tiny_train(file, &out, "2");
+        args.extend(["--device", device]);
+        let result = genads(&args, tmp.path());
+        let text = log(&result);
+        assert!(
+            !result.status.success(),
+            "--device {device} was accepted: {text}"
+        );
+        assert!(text.contains(expected), "--device {device}: {text}");
+        assert!(
+            !tmp.path().join(&out).exists(),
+            "--device {device} wrote {out} before refusing"
+        );
+    }
+    // The default and an explicit `--device cpu` train the same run.
+    let result = genads(&tiny_train(file, "default", "3"), tmp.path());
+    assert!(result.status.success(), "{}", log(&result));
+    let mut args = tiny_train(file, "cpu", "3");
+    args.extend(["--device", "cpu"]);
+    let result = genads(&args, tmp.path());
+    assert!(result.status.success(), "{}", log(&result));
+    assert_eq!(
+        metrics(&tmp.path().join("default/eval.json")),
+        metrics(&tmp.path().join("cpu/eval.json"))
+    );
+}
+
+#[test]
 fn a_directory_of_the_users_files_is_not_written_into() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("mine");

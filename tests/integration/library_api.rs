@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use genads::run::{EvalSettings, Model, Run, SolverKind, TrainRequest};
+use genads::run::{DeviceChoice, EvalSettings, Model, Run, SolverKind, TrainRequest};
 use genads::runtime::experiment::{Experiment, ExperimentConfig, PointExperiment};
 use genads::runtime::solver::Solver;
 use genads::runtime::train::Budget;
@@ -73,7 +73,7 @@ fn interpreted_and_compiled_models_train_and_sample_alike() {
             .sample_points(40, 40, &Solver::Rk4 { steps: 3 }, 7)
             .unwrap();
         // The run directory reopens like `genads eval` does, with either physics.
-        let reopened = Run::open(&dir, Some(model)).unwrap();
+        let reopened = Run::open(&dir, Some(model), DeviceChoice::Cpu).unwrap();
         assert_eq!(reopened.trainer.step_count(), 4);
         results.push((summary.losses, finished.metrics, points, listing(&dir)));
     }

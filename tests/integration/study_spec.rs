@@ -225,6 +225,13 @@ fn repeats_and_threads_reach_the_cells() {
         .expect("--final-repeats");
     assert_eq!(args[at + 1], "3");
     assert_eq!(st.threads, 2);
+    // The CPU is the default and is not spelled out; another device reaches every cell.
+    assert!(!args.iter().any(|a| a == "--device"));
+    let mut on_gpu = st.clone();
+    on_gpu.device = "cuda:1".parse().unwrap();
+    let args = on_gpu.train_args(&on_gpu.cells[0], Path::new("m.genads"), Path::new("out"));
+    let at = args.iter().position(|a| a == "--device").expect("--device");
+    assert_eq!(args[at + 1], "cuda:1");
     // Two cells of two threads need four cores: refused on two, allowed when the study says so.
     use genads::study::cells::check_cores;
     let e = check_cores(&st, 2, 2).unwrap_err().to_string();

@@ -264,3 +264,61 @@ fn default_initialisation_ignores_the_data() {
     assert_eq!(initial(Preset::Quick, 1), initial(Preset::Quick, 2));
     assert_ne!(initial(Preset::Lattice, 1), initial(Preset::Lattice, 2));
 }
+
+/// The device boundary ([`genads_runtime::device::OnDevice`], what every network on a GPU sits
+/// behind) changes nothing: the same sampler velocity, backbone gate and gradients as the bare
+/// network, for every network kind. On the CPU the moves are the identity, so this checks that
+/// the wrapper forwards the backbone, the gate and the gradient path.
+#[test]
+fn a_network_behind_the_device_boundary_is_the_same_network() {
+    use genads_runtime::device::OnDevice;
+    use genads_runtime::nn::VelocityNet;
+    let e = experiment("linear", "klein_gordon");
+    let spec = e.model_spec();
+    for net_config in spectral_nets(true) {
+        let what = format!("{net_config:?}");
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let net = build_from_config(&net_config, spec.kind, spec.hermite, vb).unwrap();
+        init_seeded(&vm, 3).unwrap();
+        randomise(&vm, 6);
+        let mut rng = genads_runtime::rng::seeded(8);
+        let state = e.prior(&mut rng, 3).unwrap();
+        let times = vec![0.4; 3];
+        let probe = |net: &dyn VelocityNet| {
+            let residual = genads_runtime::sample::network_residual(
+                e.physics(),
+                net,
+                e.modes(),
+                &state,
+                &times,
+            )
+            .unwrap();
+            let grads = (residual.phi.sqr().unwrap().sum_all().unwrap()
+                + residual.pi.sqr().unwrap().sum_all().unwrap())
+            .unwrap()
+            .backward()
+            .unwrap();
+            let grads: Vec<Vec<f32>> = vm
+                .all_vars()
+                .iter()
+                .map(|v| match grads.get(v.as_tensor()) {
+                    Some(g) => g.flatten_all().unwrap().to_vec1().unwrap(),
+                    None => Vec::new(),
+                })
+                .collect();
+            let gate =
+                genads_runtime::nn::backbone_gate_coefficients(net, spec.kind, 0.4, &Device::Cpu)
+                    .unwrap();
+            (residual, grads, gate, net.wants_backbone())
+        };
+        let (residual, grads, gate, wants) = probe(&*net);
+        let wrapped = OnDevice::new(net, Device::Cpu);
+        let (residual_w, grads_w, gate_w, wants_w) = probe(&wrapped);
+        assert_eq!(max_diff(&residual, &residual_w), 0.0, "{what}");
+        assert!(grads.iter().any(|g| !g.is_empty()), "{what}: no gradient");
+        assert_eq!(grads, grads_w, "{what}");
+        assert_eq!(gate, gate_w, "{what}");
+        assert_eq!(wants, wants_w, "{what}");
+    }
+}
