@@ -2,7 +2,8 @@
 # GPU verification of `--device cuda` (issue #20), prepared for a lent GPU machine with CUDA,
 # nvcc and PyTorch but no Rust toolchain and no network. Runs in about 6 minutes.
 #
-# Build here first (a machine with the CUDA toolkit's nvcc; docs/gpu.md), then carry the folder:
+# Build first where nvcc is (the development machine can, with NVIDIA's CUDA 13.0 wheels from
+# PyPI: docs/gpu.md), then carry the folder:
 #   bench/gpu_check.sh --build        # writes gpu-carry/{genads,paper_steps} (stripped)
 # On the GPU machine, from the repository root:
 #   bench/gpu_check.sh                # prints JSON lines and a summary; writes $OUT/gpu_check.jsonl
@@ -28,7 +29,7 @@ for l in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "paper_steps":
         print(m["executable"])')
   mkdir -p "$CARRY"
-  cp target/release/genads "$bench" "$CARRY"/
+  cp "${CARGO_TARGET_DIR:-target}/release/genads" "$bench" "$CARRY"/
   mv "$CARRY/$(basename "$bench")" "$CARRY/paper_steps"
   strip "$CARRY"/genads "$CARRY"/paper_steps
   ls -l "$CARRY"

@@ -20,6 +20,7 @@ use quote::{format_ident, quote};
 pub const DEFAULT_RUNTIME_PATH: &str = "::genads::runtime";
 
 /// The physics type of `ir`, its runtime at `runtime` (a path such as `::genads::runtime`).
+/// `ir.type_name` must be an identifier, as [`ir::lower`] checks.
 pub fn model_tokens(ir: &ModelIr, runtime: &TokenStream) -> TokenStream {
     let rt = runtime;
     let ty = format_ident!("{}", ir.type_name);

@@ -459,19 +459,26 @@ pub fn type_name_for(model_name: &str) -> String {
     }
     let mut out: String = out
         .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .map(|c| {
+            if unicode_ident::is_xid_continue(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+    if !out.starts_with(|c: char| unicode_ident::is_xid_start(c) || c == '_') {
         out.insert(0, 'M');
     }
     out
 }
 
-/// Whether `s` can name the generated type.
+/// Whether `s` can name the generated type: a Rust identifier (Unicode XID rules, as the
+/// language's own identifiers) that is not `_` or a keyword the name could collide with.
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if unicode_ident::is_xid_start(c) || c == '_')
+        && chars.all(unicode_ident::is_xid_continue)
         && s != "_"
         && !matches!(
             s,
@@ -701,5 +708,11 @@ mod tests {
         assert!(is_identifier("AdsKgHermite"));
         assert!(!is_identifier("a b"));
         assert!(!is_identifier("9a"));
+        // Unicode names stay Unicode where Rust allows it; anything else becomes `_`.
+        assert_eq!(type_name_for("größe_a"), "GrößeA");
+        assert!(is_identifier(&type_name_for("größe_a")));
+        assert_eq!(type_name_for("a²"), "A_");
+        assert!(!is_identifier("A²"));
+        assert!(!is_identifier("self"));
     }
 }

@@ -81,6 +81,11 @@ impl Ema {
         let d = self.cfg.decay as f32;
         let one_d = (1.0 - self.cfg.decay) as f32;
         for (p, e) in &self.pairs {
+            if !e.device().is_cpu() {
+                // On a GPU: blend there, nothing crosses to the host.
+                e.set(&blend(e.as_tensor(), p.as_tensor(), self.cfg.decay)?)?;
+                continue;
+            }
             let pv = p.as_tensor().flatten_all()?.to_vec1::<f32>()?;
             let mut ev = e.as_tensor().flatten_all()?.to_vec1::<f32>()?;
             for (x, y) in ev.iter_mut().zip(&pv) {
@@ -100,6 +105,12 @@ impl Ema {
     }
 }
 
+/// d·e + (1 − d)·p with tensor operations on their device (the update of EMA variables that are
+/// not on the CPU; the same numbers as the host loop up to f32 rounding).
+fn blend(e: &Tensor, p: &Tensor, decay: f64) -> Result<Tensor> {
+    (e * decay)? + (p * (1.0 - decay))?
+}
+
 fn lock(map: &VarMap) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, Var>>> {
     map.data()
         .lock()
@@ -110,6 +121,26 @@ fn lock(map: &VarMap) -> Result<std::sync::MutexGuard<'_, std::collections::Hash
 mod tests {
     use super::*;
     use candle_core::{DType, Device};
+
+    /// The device blend against the host loop's arithmetic.
+    #[test]
+    fn the_device_blend_is_the_host_average() {
+        let dev = Device::Cpu;
+        let e: Vec<f32> = (0..10).map(|i| i as f32 * 0.37 - 1.0).collect();
+        let p: Vec<f32> = (0..10).map(|i| 2.0 - i as f32 * 0.11).collect();
+        let got = blend(
+            &Tensor::new(e.as_slice(), &dev).unwrap(),
+            &Tensor::new(p.as_slice(), &dev).unwrap(),
+            0.9,
+        )
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+        for i in 0..10 {
+            let want = 0.9f32 * e[i] + 0.1f32 * p[i];
+            assert!((got[i] - want).abs() <= 1e-6, "{i}: {} vs {want}", got[i]);
+        }
+    }
 
     #[test]
     fn copies_then_averages() {
