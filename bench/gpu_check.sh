@@ -4,9 +4,9 @@
 #
 # Build first where nvcc is (the development machine can, with NVIDIA's CUDA 13.0 wheels from
 # PyPI: docs/gpu.md), then carry the folder:
-#   bench/gpu_check.sh --build        # writes gpu-carry/{genads,paper_steps} (stripped)
-# On the GPU machine, from the repository root:
-#   bench/gpu_check.sh                # prints JSON lines and a summary; writes $OUT/gpu_check.jsonl
+#   bench/gpu_check.sh --build        # writes gpu-carry/bins.tar.xz (genads and paper_steps, stripped)
+# On the GPU machine, from the repository root (the device tool: carry ["gpu-carry"], timeout 540):
+#   OUT=$OUT bench/gpu_check.sh       # prints JSON lines and a summary; writes $OUT/gpu_check.jsonl
 #
 # What it checks:
 #   1. the same training through the device boundary: the baseline (MLP) and ads_kg_linear
@@ -21,19 +21,53 @@ cd "$(dirname "$0")/.."
 CARRY=${CARRY:-gpu-carry}
 
 if [ "${1:-}" = "--build" ]; then
-  cargo build --release --features cuda --bin genads
-  bench=$(cargo bench -p genads-runtime --features cuda --bench paper_steps --no-run --message-format=json 2>/dev/null |
+  # Needs nvcc on PATH, CUDA_ROOT (its include/ and lib/) and CUDA_COMPUTE_CAP (90 for H100/H200).
+  : "${CUDA_ROOT:?set CUDA_ROOT to the CUDA toolkit or to the nvidia/cu13 folder of the wheels: docs/gpu.md}"
+  T=${CARGO_TARGET_DIR:-target}
+  case $T in /*) LINK=$T/cuda-link ;; *) LINK=$PWD/$T/cuda-link ;; esac
+  mkdir -p "$LINK"
+  # Unversioned names of the CUDA libraries candle links against.
+  for lib in cublas cublasLt cudart curand nvrtc; do
+    found=$(ls "$CUDA_ROOT"/lib*/lib$lib.so* 2>/dev/null | head -1)
+    [ -n "$found" ] && ln -sf "$found" "$LINK/lib$lib.so"
+  done
+  # A link-time stand-in for the driver (libcuda.so.1) when there is none, made from the symbols
+  # the link asks for; the GPU machine's own driver is loaded at run time.
+  link() {
+    LIBRARY_PATH=$LINK cargo rustc --release --features cuda --bin genads -- -C link-arg=-Wl,--error-limit=0
+  }
+  if ! ldconfig -p | grep -q 'libcuda.so '; then
+    echo 'void genads_no_driver(void) {}' >"$LINK/stub.c"
+    gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$LINK/libcuda.so" "$LINK/stub.c"
+    link 2>&1 | grep -oE 'undefined symbol: cu[A-Za-z0-9_]+' | sort -u | awk '{print "int " $3 "(void) { return 999; }"}' >"$LINK/stub.c" || true
+    gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$LINK/libcuda.so" "$LINK/stub.c"
+  fi
+  link
+  bench=$(LIBRARY_PATH=$LINK cargo bench -p genads-runtime --features cuda --bench paper_steps --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "paper_steps":
         print(m["executable"])')
+  # Stripped and packed: ≈ 9 MB instead of ≈ 117 MB, under the device tool's 64 MiB carry limit.
   mkdir -p "$CARRY"
-  cp "${CARGO_TARGET_DIR:-target}/release/genads" "$bench" "$CARRY"/
-  mv "$CARRY/$(basename "$bench")" "$CARRY/paper_steps"
-  strip "$CARRY"/genads "$CARRY"/paper_steps
+  strip -o "$CARRY/genads" "$T/release/genads"
+  strip -o "$CARRY/paper_steps" "$bench"
+  tar cf - -C "$CARRY" genads paper_steps | xz -9 -T2 >"$CARRY/bins.tar.xz"
+  rm "$CARRY/genads" "$CARRY/paper_steps"
   ls -l "$CARRY"
   exit 0
+fi
+
+[ -x "$CARRY/genads" ] || tar xJf "$CARRY/bins.tar.xz" -C "$CARRY"
+
+# The CUDA libraries of the machine (toolkit, or PyTorch's wheels) for the carried binaries.
+for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(p, s, "lib") for p in nvidia.__path__ for s in os.listdir(p)))' 2>/dev/null); do
+  [ -d "$d" ] && LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
+done
+export LD_LIBRARY_PATH
+if ldd "$CARRY/genads" | grep -q 'not found'; then
+  echo "missing CUDA libraries:"; ldd "$CARRY/genads" | grep 'not found'; exit 1
 fi
 
 OUT=${OUT:-target/gpu}
@@ -41,7 +75,7 @@ mkdir -p "$OUT"
 LOG="$OUT/gpu_check.jsonl"
 : >"$LOG"
 G="$CARRY/genads"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/# gpu: /'
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/# gpu: /' || echo "# no nvidia-smi"
 
 # 1. cpu vs cuda through the same commands.
 for model in baseline ads_kg_linear; do

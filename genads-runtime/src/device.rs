@@ -72,8 +72,16 @@ impl DeviceChoice {
 
 #[cfg(feature = "cuda")]
 fn open_cuda(n: usize) -> Result<Device> {
-    Device::new_cuda(n)
-        .map_err(|e| Error::Invalid(format!("--device cuda:{n}: cannot open the device: {e}")))
+    Device::new_cuda(n).map_err(|e| {
+        // The driver's reason, without the backtrace candle attaches to it.
+        let reason = match e {
+            candle_core::Error::WithBacktrace { inner, .. } => inner.to_string(),
+            other => other.to_string(),
+        };
+        Error::Invalid(format!(
+            "--device cuda:{n}: cannot open the device (is there an NVIDIA GPU and driver?): {reason}"
+        ))
+    })
 }
 
 #[cfg(not(feature = "cuda"))]
