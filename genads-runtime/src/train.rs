@@ -390,24 +390,13 @@ impl Trainer {
         let model = VarMap::new();
         let ema_map = VarMap::new();
         // The networks live on the spec's device; states stay on the host (crate::device).
-        let net = OnDevice::wrap(
-            build_from_config(
-                &cfg.net,
-                spec.kind,
-                spec.hermite,
-                VarBuilder::from_varmap(&model, DType::F32, &spec.device),
-            )?,
-            &spec.device,
-        );
-        let ema_net = OnDevice::wrap(
-            build_from_config(
-                &cfg.net,
-                spec.kind,
-                spec.hermite,
-                VarBuilder::from_varmap(&ema_map, DType::F32, &spec.device),
-            )?,
-            &spec.device,
-        );
+        let build = |vars: &VarMap| -> Result<Box<dyn VelocityNet>, NetError> {
+            let vb = VarBuilder::from_varmap(vars, DType::F32, &spec.device);
+            let net = build_from_config(&cfg.net, spec.kind, spec.hermite, vb)?;
+            Ok(OnDevice::wrap(net, &spec.device))
+        };
+        let net = build(&model)?;
+        let ema_net = build(&ema_map)?;
         init_seeded(&model, cfg.seed)?;
         let named = {
             let data = model
