@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU verification of `--device cuda` (issue #20), prepared for a lent GPU machine with CUDA,
-# nvcc and PyTorch but no Rust toolchain and no network. Runs in about 6 minutes.
+# nvcc and PyTorch but no Rust toolchain and no network. Estimated at about 6 minutes (not yet run on a GPU).
 #
 # Build first where nvcc is (the development machine can, with NVIDIA's CUDA 13.0 wheels from
 # PyPI: docs/gpu.md), then carry the folder:
