@@ -16,6 +16,7 @@ use crate::derived::{
     Affine as DerivedAffine, Constants, Derived, Normalisation, PathKind, Propagator,
 };
 use crate::expr::{straight_line, Expr};
+use crate::special::gamma;
 use std::fmt;
 
 /// Largest n for which the half-integer envelope ν = n + ½ is written as a closed form.
@@ -500,32 +501,6 @@ fn check_symbols(exprs: &[(&str, &Expr)]) -> Result<(), IrError> {
 
 fn factorial(n: u32) -> f64 {
     (1..=n).map(f64::from).product()
-}
-
-/// Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error ~1e-15), used to fold 2^(1−ν)/Γ(ν).
-pub fn gamma(x: f64) -> f64 {
-    const G: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma(1.0 - x))
-    } else {
-        let x = x - 1.0;
-        let t = x + 7.5;
-        let s = G[1..]
-            .iter()
-            .enumerate()
-            .fold(G[0], |acc, (i, g)| acc + g / (x + i as f64 + 1.0));
-        (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * s
-    }
 }
 
 // Precedence of printed Rust expressions.

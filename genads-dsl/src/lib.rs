@@ -12,6 +12,7 @@ pub mod ir;
 mod lexical;
 pub mod parser;
 pub mod signature;
+pub mod special;
 pub mod validate;
 
 pub use compile::{compile, compile_file, select};
