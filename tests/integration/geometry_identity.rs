@@ -6,9 +6,8 @@
 
 use std::path::Path;
 
-use genads::run::{EvalSettings, Model, Run, SolverKind, TrainRequest};
+use genads::run::{Model, Run};
 use genads::runtime::solver::Solver;
-use genads::runtime::train::Budget;
 
 const FLAT_CONFIGURATION: &str = "boundary 2 radial 0 -> 1 field delta 1.5 \
     backbone klein_gordon stabilised path hermite affine prior phi uniform 1.0, pi uniform 0.55 \
@@ -25,20 +24,7 @@ fn model(name: &str, warp: &str, rest: &str) -> Model {
 
 /// Losses of 3 training steps and 20 samples of a fresh run of `model` in `dir`.
 fn train_and_sample(model: &Model, dir: &Path) -> (Vec<f64>, Vec<[f64; 2]>) {
-    let request = TrainRequest {
-        budget: Some(Budget::Steps(3)),
-        batch_size: Some(8),
-        eval_every: Some(0),
-        eval: Some(EvalSettings {
-            solver: SolverKind::Rk4,
-            steps: 2,
-            tol: 1e-5,
-            samples: 20,
-            final_samples: 20,
-            final_repeats: 1,
-        }),
-        ..TrainRequest::default()
-    };
+    let request = crate::library_api::tiny_request(3, 20);
     let mut run = Run::create(model, &request, dir).unwrap();
     let summary = run.train(&mut |_| {}, &mut |_, _| {}).unwrap();
     let points = run

@@ -37,6 +37,25 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-4 * (1.0 + a.abs().max(b.abs()))
 }
 
+/// A checkerboard run of `steps` steps of batch 8, no periodic evaluation, and a final
+/// evaluation of `final_samples` samples with RK4-2: a library run small enough for a test.
+pub fn tiny_request(steps: u64, final_samples: usize) -> TrainRequest {
+    TrainRequest {
+        budget: Some(Budget::Steps(steps)),
+        batch_size: Some(8),
+        eval_every: Some(0),
+        eval: Some(EvalSettings {
+            solver: SolverKind::Rk4,
+            steps: 2,
+            tol: 1e-5,
+            samples: 20,
+            final_samples,
+            final_repeats: 1,
+        }),
+        ..TrainRequest::default()
+    }
+}
+
 #[test]
 fn interpreted_and_compiled_models_train_and_sample_alike() {
     let tmp = tempfile::tempdir().unwrap();
@@ -49,20 +68,7 @@ fn interpreted_and_compiled_models_train_and_sample_alike() {
         interpreted.derived().constants.signature
     );
 
-    let request = TrainRequest {
-        budget: Some(Budget::Steps(4)),
-        batch_size: Some(8),
-        eval_every: Some(0),
-        eval: Some(EvalSettings {
-            solver: SolverKind::Rk4,
-            steps: 2,
-            tol: 1e-5,
-            samples: 20,
-            final_samples: 30,
-            final_repeats: 1,
-        }),
-        ..TrainRequest::default()
-    };
+    let request = tiny_request(4, 30);
     let mut results = Vec::new();
     for (name, model) in [("interpreted", &interpreted), ("compiled", &compiled)] {
         let dir = tmp.path().join(name);
