@@ -446,13 +446,13 @@ pub trait Experiment: Send + Sync {
 /// How a kind of data is evaluated unless told otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvalDefaults {
-    /// Steps of a fixed-step solver: the paper's 100 for point data, 25 for images (the sample
-    /// cost of the U-Net: 2,000 images × 25 RK4 steps took 446 s on one core, docs/mnist.md).
+    /// Steps of a fixed-step solver: the paper's 100 for point data, 25 for images (the U-Net's
+    /// sampling cost on a CPU, measured in docs/mnist.md).
     pub solver_steps: usize,
     /// Samples per evaluation during training.
     pub samples: usize,
-    /// Samples of a final evaluation: the paper's 10,000 points; 2,000 images (10,000 images with
-    /// 25 RK4 steps would take ≈ 37 minutes on one core; `--n 10000` gives the paper's protocol).
+    /// Samples of a final evaluation: the paper's 10,000 points; 2,000 images for the same
+    /// sampling cost (docs/mnist.md; `--n 10000` gives the paper's protocol).
     pub final_samples: usize,
     /// Whether a final evaluation may average independent sample sets (point runs; image runs
     /// report the FID's bootstrap standard error instead).
